@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A partition on /dev/kvm: guest RAM, the in-kernel irqchip and PIT, the
+ * port and MMIO buses, and one thread per vCPU. The partition knows nothing
+ * of devices; the worker assembles the machine on top of it.
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv/boot.h"
+#include "hv/cpuid_policy.h"
+#include "hv/guest_ram.h"
+#include "hv/iobus.h"
+
+enum partition_stop {
+	PARTITION_RUNNING = 0,
+	PARTITION_STOP_POWEROFF,      /* the guest powered off (ACPI S5) */
+	PARTITION_STOP_REBOOT,        /* the guest asked for a reset */
+	PARTITION_STOP_TRIPLE_FAULT,  /* KVM_EXIT_SHUTDOWN */
+	PARTITION_STOP_TURNED_OFF,    /* the host cut the power */
+	PARTITION_STOP_INTERNAL_ERROR,/* KVM could not run the guest (emulation failure, bad entry) */
+	PARTITION_STOP_HOST_ERROR,    /* an ioctl failed */
+};
+
+const char *partition_stop_name(enum partition_stop s);
+
+struct partition_config {
+	uint64_t memory;
+	unsigned ncpus;
+	enum cpuid_hv_interface hv;
+	const char *name;             /* for the memfd, diagnostics */
+};
+
+struct vcpu;
+
+struct partition {
+	int kvm_fd;
+	int vm_fd;
+	int run_size;
+	struct guest_ram ram;
+	struct iobus *pio;
+	struct iobus *mmio;
+	unsigned ncpus;
+	struct vcpu *vcpus;
+	struct cpuid_table supported;
+	struct cpuid_policy policy;
+	uint32_t tsc_khz;
+
+	pthread_mutex_t stop_lock;
+	_Atomic int stop;             /* enum partition_stop */
+	char stop_detail[256];
+	int stop_eventfd;             /* readable once the partition stops */
+	_Atomic uint64_t first_run_ns; /* CLOCK_MONOTONIC of the first KVM_RUN */
+	_Atomic uint64_t exits_io, exits_mmio;
+};
+
+/* Which step failed, for the caller's message; set only on failure. */
+struct partition_error {
+	const char *step;
+};
+
+int partition_create(const struct partition_config *cfg, struct partition **out,
+		     struct partition_error *err);
+void partition_destroy(struct partition *p);
+
+/* Set the level of an interrupt line (KVM_IRQ_LINE); usable as irq_line.set_level. */
+void partition_irq_set_level(void *partition, unsigned gsi, bool level);
+
+/* Starts every vCPU thread; the BSP begins at entry, the others wait for SIPI. */
+int partition_start(struct partition *p, const struct boot_entry *entry);
+
+/* First caller wins; later reasons are ignored. Safe from any thread. */
+void partition_request_stop(struct partition *p, enum partition_stop reason, const char *detail);
+enum partition_stop partition_stopped(struct partition *p);
+
+/* Joins the vCPU threads (after a stop). */
+void partition_join(struct partition *p);
+
+/* An ioeventfd that swallows guest writes to a port in the kernel, for
+ * ports written often whose value does not matter (port 0x80 delays). */
+int partition_add_port_sink(struct partition *p, uint16_t port, uint8_t len);
+
+uint64_t partition_monotonic_ns(void);

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "hv/layout.h"
+#include "hv/partition.h"
+#include "hv/vcpu.h"
+
+uint64_t partition_monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+const char *partition_stop_name(enum partition_stop s)
+{
+	switch (s) {
+	case PARTITION_RUNNING: return "running";
+	case PARTITION_STOP_POWEROFF: return "power off";
+	case PARTITION_STOP_REBOOT: return "reboot";
+	case PARTITION_STOP_TRIPLE_FAULT: return "triple fault";
+	case PARTITION_STOP_TURNED_OFF: return "turned off";
+	case PARTITION_STOP_INTERNAL_ERROR: return "KVM internal error";
+	case PARTITION_STOP_HOST_ERROR: return "host error";
+	}
+	return "unknown";
+}
+
+static int kvm_check(int fd, long cap)
+{
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+	return r < 0 ? 0 : r;
+}
+
+#define FAIL(stepname) do { if (err) err->step = (stepname); goto fail; } while (0)
+
+static int partition_setup_memory(struct partition *p)
+{
+	for (unsigned i = 0; i < p->ram.nregions; i++) {
+		const struct guest_ram_region *r = &p->ram.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)(p->ram.host + r->fd_offset),
+		};
+		if (ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* PC wiring: ISA IRQs go to both 8259s and the IOAPIC, except that the PIT's
+ * IRQ0 arrives on IOAPIC pin 2 (the MADT says so with an override). */
+static int partition_setup_gsi_routing(struct partition *p)
+{
+	enum { NR_ROUTES = 16 + 23 };
+	struct kvm_irq_routing *rt = g_malloc0(sizeof(*rt) + NR_ROUTES * sizeof(rt->entries[0]));
+	unsigned n = 0;
+	for (unsigned gsi = 0; gsi < 16; gsi++) {
+		if (gsi == 2)
+			continue;
+		rt->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				       .pin = gsi % 8 } };
+	}
+	for (unsigned gsi = 0; gsi < 24; gsi++) {
+		if (gsi == 2)
+			continue;
+		rt->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi == 0 ? 2 : gsi } };
+	}
+	rt->nr = n;
+	int r = ioctl(p->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0 ? -errno : 0;
+	g_free(rt);
+	return r;
+}
+
+static int partition_get_supported_cpuid(struct partition *p)
+{
+	struct {
+		struct kvm_cpuid2 hdr;
+		struct kvm_cpuid_entry2 e[CPUID_MAX_ENTRIES];
+	} buf = { .hdr.nent = CPUID_MAX_ENTRIES };
+	if (ioctl(p->kvm_fd, KVM_GET_SUPPORTED_CPUID, &buf) < 0)
+		return -errno;
+	p->supported.count = buf.hdr.nent;
+	memcpy(p->supported.entries, buf.e, buf.hdr.nent * sizeof(buf.e[0]));
+	return 0;
+}
+
+static void partition_sigkick(int sig)
+{
+	(void)sig;
+}
+
+int partition_create(const struct partition_config *cfg, struct partition **out,
+		     struct partition_error *err)
+{
+	int r = 0;
+	struct partition *p = g_new0(struct partition, 1);
+	p->kvm_fd = p->vm_fd = p->stop_eventfd = -1;
+	p->ram.memfd = -1;
+	pthread_mutex_init(&p->stop_lock, NULL);
+	p->ncpus = cfg->ncpus;
+
+	if (cfg->ncpus == 0 || cfg->ncpus > LAYOUT_MAX_VCPUS) {
+		r = -EINVAL;
+		FAIL("vCPU count");
+	}
+
+	/* vCPU threads are kicked out of KVM_RUN with SIGUSR1; no SA_RESTART so
+	 * the ioctl returns EINTR. */
+	struct sigaction sa = { .sa_handler = partition_sigkick };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	p->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (p->kvm_fd < 0) {
+		r = -errno;
+		FAIL("open /dev/kvm");
+	}
+	if (ioctl(p->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		r = -ENOTSUP;
+		FAIL("KVM API version");
+	}
+	static const struct { long cap; const char *name; } required[] = {
+		{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+		{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+		{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+		{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+		{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
+		{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(required); i++) {
+		if (!kvm_check(p->kvm_fd, required[i].cap)) {
+			r = -ENOTSUP;
+			FAIL(required[i].name);
+		}
+	}
+	p->run_size = ioctl(p->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (p->run_size < (int)sizeof(struct kvm_run)) {
+		r = -ENOTSUP;
+		FAIL("KVM_GET_VCPU_MMAP_SIZE");
+	}
+
+	p->vm_fd = ioctl(p->kvm_fd, KVM_CREATE_VM, 0);
+	if (p->vm_fd < 0) {
+		r = -errno;
+		FAIL("KVM_CREATE_VM");
+	}
+	if (kvm_check(p->kvm_fd, KVM_CAP_SET_TSS_ADDR) &&
+	    ioctl(p->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS_ADDR) < 0) {
+		r = -errno;
+		FAIL("KVM_SET_TSS_ADDR");
+	}
+	if (kvm_check(p->kvm_fd, KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
+		uint64_t addr = LAYOUT_KVM_IDENTITY_MAP;
+		if (ioctl(p->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0) {
+			r = -errno;
+			FAIL("KVM_SET_IDENTITY_MAP_ADDR");
+		}
+	}
+
+	r = guest_ram_init(&p->ram, cfg->memory, cfg->name);
+	if (r < 0)
+		FAIL("guest RAM (memfd)");
+	r = partition_setup_memory(p);
+	if (r < 0)
+		FAIL("KVM_SET_USER_MEMORY_REGION");
+
+	if (ioctl(p->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		r = -errno;
+		FAIL("KVM_CREATE_IRQCHIP");
+	}
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(p->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		r = -errno;
+		FAIL("KVM_CREATE_PIT2");
+	}
+	r = partition_setup_gsi_routing(p);
+	if (r < 0)
+		FAIL("KVM_SET_GSI_ROUTING");
+
+	r = partition_get_supported_cpuid(p);
+	if (r < 0)
+		FAIL("KVM_GET_SUPPORTED_CPUID");
+	cpuid_policy_init(&p->policy, cfg->ncpus, cfg->hv);
+
+	p->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->stop_eventfd < 0) {
+		r = -errno;
+		FAIL("eventfd");
+	}
+	p->pio = iobus_new("pio");
+	p->mmio = iobus_new("mmio");
+
+	p->vcpus = g_new0(struct vcpu, cfg->ncpus);
+	for (unsigned i = 0; i < cfg->ncpus; i++)
+		p->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < cfg->ncpus; i++) {
+		const char *step = NULL;
+		r = vcpu_create(p, i, &p->vcpus[i], &step);
+		if (r < 0)
+			FAIL(step);
+		if (i == 0) {
+			int khz = ioctl(p->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+			p->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+			p->policy.tsc_khz = p->tsc_khz;
+		}
+	}
+	*out = p;
+	return 0;
+
+fail:
+	partition_destroy(p);
+	return r < 0 ? r : -EIO;
+}
+
+void partition_destroy(struct partition *p)
+{
+	if (!p)
+		return;
+	if (p->vcpus) {
+		for (unsigned i = 0; i < p->ncpus; i++)
+			vcpu_destroy(&p->vcpus[i]);
+		g_free(p->vcpus);
+	}
+	iobus_free(p->pio);
+	iobus_free(p->mmio);
+	if (p->vm_fd >= 0)
+		close(p->vm_fd);
+	if (p->kvm_fd >= 0)
+		close(p->kvm_fd);
+	if (p->stop_eventfd >= 0)
+		close(p->stop_eventfd);
+	if (p->ram.host)
+		guest_ram_destroy(&p->ram);
+	pthread_mutex_destroy(&p->stop_lock);
+	g_free(p);
+}
+
+void partition_irq_set_level(void *opaque, unsigned gsi, bool level)
+{
+	struct partition *p = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	(void)ioctl(p->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+int partition_start(struct partition *p, const struct boot_entry *entry)
+{
+	int r = vcpu_set_boot_state(&p->vcpus[0], entry);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < p->ncpus; i++) {
+		r = vcpu_start_thread(&p->vcpus[i]);
+		if (r < 0) {
+			partition_request_stop(p, PARTITION_STOP_HOST_ERROR, "cannot start a vCPU thread");
+			return r;
+		}
+	}
+	return 0;
+}
+
+void partition_request_stop(struct partition *p, enum partition_stop reason, const char *detail)
+{
+	pthread_mutex_lock(&p->stop_lock);
+	bool first = atomic_load(&p->stop) == PARTITION_RUNNING;
+	if (first) {
+		if (detail)
+			g_strlcpy(p->stop_detail, detail, sizeof(p->stop_detail));
+		atomic_store(&p->stop, reason);
+	}
+	pthread_mutex_unlock(&p->stop_lock);
+	if (!first)
+		return;
+	for (unsigned i = 0; i < p->ncpus; i++)
+		vcpu_kick(&p->vcpus[i]);
+	uint64_t one = 1;
+	ssize_t w = write(p->stop_eventfd, &one, sizeof(one));
+	(void)w;
+}
+
+enum partition_stop partition_stopped(struct partition *p)
+{
+	return atomic_load(&p->stop);
+}
+
+void partition_join(struct partition *p)
+{
+	for (unsigned i = 0; i < p->ncpus; i++) {
+		if (p->vcpus[i].thread_started) {
+			pthread_join(p->vcpus[i].thread, NULL);
+			p->vcpus[i].thread_started = false;
+		}
+	}
+}
+
+int partition_add_port_sink(struct partition *p, uint16_t port, uint8_t len)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct kvm_ioeventfd ioev = { .addr = port, .len = len, .fd = fd, .flags = KVM_IOEVENTFD_FLAG_PIO };
+	if (ioctl(p->vm_fd, KVM_IOEVENTFD, &ioev) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	/* The fd stays open for the VM's life; nobody reads it, the counter just saturates harmlessly. */
+	return 0;
+}

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "hv/layout.h"
+#include "hv/partition.h"
+#include "hv/vcpu.h"
+
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_MODE_EXTINT 0x700
+#define APIC_MODE_NMI    0x400
+
+static int vcpu_set_cpuid(struct vcpu *v)
+{
+	struct partition *p = v->p;
+	struct cpuid_table *t = g_new0(struct cpuid_table, 1);
+	int r = cpuid_policy_apply(&p->policy, &p->supported, v->index, t);
+	if (r < 0)
+		goto out;
+	struct kvm_cpuid2 *c = g_malloc0(sizeof(*c) + t->count * sizeof(c->entries[0]));
+	c->nent = t->count;
+	memcpy(c->entries, t->entries, t->count * sizeof(c->entries[0]));
+	r = ioctl(v->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	g_free(c);
+out:
+	g_free(t);
+	return r;
+}
+
+/* The BIOS would wire LINT0 to the 8259 (ExtINT) and LINT1 to NMI; Linux
+ * relies on that for its timer check before the IOAPIC takes over. */
+static int vcpu_setup_lapic(struct vcpu *v)
+{
+	struct kvm_lapic_state lapic;
+	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	uint32_t lint0, lint1;
+	memcpy(&lint0, &lapic.regs[APIC_LVT_LINT0], 4);
+	memcpy(&lint1, &lapic.regs[APIC_LVT_LINT1], 4);
+	lint0 = (lint0 & ~0x700u) | APIC_MODE_EXTINT;
+	lint1 = (lint1 & ~0x700u) | APIC_MODE_NMI;
+	memcpy(&lapic.regs[APIC_LVT_LINT0], &lint0, 4);
+	memcpy(&lapic.regs[APIC_LVT_LINT1], &lint1, 4);
+	return ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
+}
+
+static int vcpu_setup_fpu(struct vcpu *v)
+{
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	return ioctl(v->fd, KVM_SET_FPU, &fpu) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct partition *p, unsigned index, struct vcpu *v, const char **step)
+{
+	v->p = p;
+	v->index = index;
+	v->fd = ioctl(p->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0) {
+		*step = "KVM_CREATE_VCPU";
+		return -errno;
+	}
+	v->run = mmap(NULL, (size_t)p->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		*step = "mmap kvm_run";
+		return -errno;
+	}
+	int r = vcpu_set_cpuid(v);
+	if (r < 0) {
+		*step = "KVM_SET_CPUID2";
+		return r;
+	}
+	r = vcpu_setup_lapic(v);
+	if (r < 0) {
+		*step = "KVM_SET_LAPIC";
+		return r;
+	}
+	r = vcpu_setup_fpu(v);
+	if (r < 0) {
+		*step = "KVM_SET_FPU";
+		return r;
+	}
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, (size_t)v->p->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code64, bool db)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = db, .s = 1, .l = code64, .g = 1,
+	};
+}
+
+int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rflags = 2 };
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+
+	if (entry->mode == BOOT_MODE_REAL16) {
+		if (entry->rip >= 1 * MiB)
+			return -EINVAL;
+		sregs.cs.selector = (uint16_t)((entry->rip >> 4) & 0xf000);
+		sregs.cs.base = (uint64_t)sregs.cs.selector << 4;
+		regs.rip = entry->rip & 0xffff;
+		regs.rsp = 0x7000;
+	} else {
+		bool lm = entry->mode == BOOT_MODE_LINUX64;
+		seg_flat(&sregs.cs, 0x10, 0xb, lm, !lm);
+		seg_flat(&sregs.ds, 0x18, 0x3, false, true);
+		sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+		sregs.tr = (struct kvm_segment){ .base = 0, .limit = 0x67, .selector = 0x20,
+						 .type = 0xb, .present = 1 };
+		sregs.gdt.base = LAYOUT_BOOT_GDT;
+		sregs.gdt.limit = 5 * 8 - 1;
+		sregs.idt.base = LAYOUT_BOOT_IDT;
+		sregs.idt.limit = 0;
+		if (lm) {
+			sregs.cr0 = 0x80000033;      /* PG | NE | ET | MP | PE */
+			sregs.cr3 = entry->cr3;
+			sregs.cr4 = 0x20;            /* PAE */
+			sregs.efer = 0x500;          /* LMA | LME */
+			regs.rsi = entry->arg;
+		} else {
+			sregs.cr0 = 0x11;            /* ET | PE */
+			sregs.cr3 = 0;
+			sregs.cr4 = 0;
+			sregs.efer = 0;
+			regs.rbx = entry->arg;
+		}
+		regs.rip = entry->rip;
+	}
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	return 0;
+}
+
+static void vcpu_handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	atomic_fetch_add_explicit(&v->p->exits_io, 1, memory_order_relaxed);
+	for (uint32_t i = 0; i < run->io.count; i++)
+		iobus_access(v->p->pio, run->io.port, data + (size_t)i * run->io.size, run->io.size, out);
+}
+
+static void vcpu_handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	atomic_fetch_add_explicit(&v->p->exits_mmio, 1, memory_order_relaxed);
+	iobus_access(v->p->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len, run->mmio.is_write);
+}
+
+static void vcpu_report_internal_error(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char detail[256];
+	struct kvm_regs regs;
+	unsigned long long rip = ioctl(v->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
+	snprintf(detail, sizeof(detail), "vCPU %u: KVM internal error, suberror %u%s at rip 0x%llx",
+		 v->index, run->internal.suberror,
+		 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)" : "", rip);
+	partition_request_stop(v->p, PARTITION_STOP_INTERNAL_ERROR, detail);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct partition *p = v->p;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	pthread_setname_np(pthread_self(), name);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	uint64_t zero = 0;
+	atomic_compare_exchange_strong(&p->first_run_ns, &zero, partition_monotonic_ns());
+
+	while (partition_stopped(p) == PARTITION_RUNNING) {
+		int r = ioctl(v->fd, KVM_RUN, 0);
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			char detail[128];
+			snprintf(detail, sizeof(detail), "vCPU %u: KVM_RUN failed: %s", v->index, strerror(errno));
+			partition_request_stop(p, PARTITION_STOP_HOST_ERROR, detail);
+			break;
+		}
+		switch (v->run->exit_reason) {
+		case KVM_EXIT_IO:
+			vcpu_handle_io(v);
+			break;
+		case KVM_EXIT_MMIO:
+			vcpu_handle_mmio(v);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			partition_request_stop(p, PARTITION_STOP_TRIPLE_FAULT, "the guest triple-faulted");
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			vcpu_report_internal_error(v);
+			break;
+		case KVM_EXIT_FAIL_ENTRY: {
+			char detail[128];
+			snprintf(detail, sizeof(detail), "vCPU %u: VM entry failed, reason 0x%llx", v->index,
+				 (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+			partition_request_stop(p, PARTITION_STOP_INTERNAL_ERROR, detail);
+			break;
+		}
+		case KVM_EXIT_SYSTEM_EVENT:
+			partition_request_stop(p, v->run->system_event.type == KVM_SYSTEM_EVENT_RESET
+					       ? PARTITION_STOP_REBOOT : PARTITION_STOP_POWEROFF, "system event");
+			break;
+		case KVM_EXIT_HLT:
+			/* Only without an in-kernel LAPIC; ours has one, so a HLT exit
+			 * means the CPU is halted for good. */
+			partition_request_stop(p, PARTITION_STOP_POWEROFF, "vCPU halted");
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		default: {
+			char detail[96];
+			snprintf(detail, sizeof(detail), "vCPU %u: unexpected KVM exit %u", v->index,
+				 v->run->exit_reason);
+			partition_request_stop(p, PARTITION_STOP_INTERNAL_ERROR, detail);
+			break;
+		}
+		}
+	}
+	return NULL;
+}
+
+int vcpu_start_thread(struct vcpu *v)
+{
+	/* The thread starts with SIGUSR1 blocked and unblocks it itself, so a
+	 * kick can never land in a thread that has not installed its mask. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	v->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	if (v->run)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	if (v->thread_started)
+		pthread_kill(v->thread, SIGUSR1);
+}

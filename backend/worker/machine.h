@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One boot of a VM: the partition with its devices, ACPI tables and the
+ * loaded kernel. A reboot destroys the machine and builds a new one; what
+ * must outlive a reset (CMOS RAM, the console) lives in struct machine_keep.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "emul/emul.h"
+#include "hv/partition.h"
+#include "hv/pci.h"
+
+struct machine_config {
+	const char *name;
+	uint64_t memory;
+	unsigned ncpus;
+	GBytes *kernel;
+	const char *kernel_path;
+	GBytes *initrd;           /* NULL: none */
+	const char *cmdline;
+};
+
+/* Devices whose state survives a guest reset. */
+struct machine_keep {
+	struct cmos_rtc *rtc;
+	const struct chardev_sink *console;
+};
+
+struct machine {
+	struct partition *p;
+	struct pci_bus pci;
+	struct pci_device host_bridge;
+	struct irq_line irq_com1, irq_rtc, irq_sci;
+	struct uart8250 *uart;
+	struct i8042 *kbc;
+	struct acpi_pm *pm;
+	struct machine_keep *keep;
+};
+
+/* On failure sets error naming the step and cause; returns NULL. */
+struct machine *machine_create(const struct machine_config *cfg, struct machine_keep *keep, GError **error);
+void machine_destroy(struct machine *m);
+
+/* The host presses the power button. */
+void machine_power_button(struct machine *m);

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vireo-worker: runs one VM. Exit status tells how the guest stopped:
+ *   0 powered off, 10 rebooted (without --on-reboot=restart), 11 triple fault,
+ *   12 KVM could not run the guest, 13 turned off by the host,
+ *   1 the VM could not start (the message says why), 2 bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+
+#include "vireo-config.h"
+#include "hv/hostcheck.h"
+#include "hv/layout.h"
+#include "control.h"
+#include "machine.h"
+#include "serial.h"
+
+enum worker_exit {
+	WORKER_EXIT_POWEROFF = 0,
+	WORKER_EXIT_ERROR = 1,
+	WORKER_EXIT_USAGE = 2,
+	WORKER_EXIT_REBOOT = 10,
+	WORKER_EXIT_TRIPLE_FAULT = 11,
+	WORKER_EXIT_INTERNAL_ERROR = 12,
+	WORKER_EXIT_TURNED_OFF = 13,
+};
+
+#define WORKER_MAX_MEMORY (1ull << 40)   /* 1 TiB: beyond it memslots and e820 need more thought */
+
+struct worker {
+	struct machine_config cfg;
+	struct machine_keep keep;
+	struct machine *m;
+	struct serial *serial;
+	struct control *control;
+	GMainLoop *loop;
+	guint stop_source;
+	bool restart_on_reboot;
+	bool host_reset;              /* a reset asked for by the host always restarts */
+	unsigned boots;
+	uint64_t start_ns;
+	bool timing;
+	enum partition_stop last_stop;
+	char last_detail[256];
+	struct irq_line rtc_irq;      /* the RTC outlives each boot's partition */
+};
+
+static void worker_rtc_irq(void *opaque, unsigned gsi, bool level)
+{
+	struct worker *w = opaque;
+	if (w->m)
+		partition_irq_set_level(w->m->p, gsi, level);
+}
+
+static int64_t worker_wall_clock(void *opaque)
+{
+	return g_get_real_time() * 1000;
+}
+
+static bool parse_memory(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return false;
+	unsigned shift = 20;      /* a plain number means MiB, as with QEMU */
+	if (*end) {
+		switch (g_ascii_toupper(*end)) {
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		default: return false;
+		}
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			return false;
+	}
+	if (v > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static uint64_t host_memory_bytes(void)
+{
+	g_autofree char *meminfo = NULL;
+	if (!g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL))
+		return 0;
+	const char *p = strstr(meminfo, "MemTotal:");
+	return p ? g_ascii_strtoull(p + 9, NULL, 10) * 1024 : 0;
+}
+
+static GBytes *load_file(const char *what, const char *path, GError **error)
+{
+	g_autoptr(GMappedFile) mf = NULL;
+	GError *e = NULL;
+	mf = g_mapped_file_new(path, FALSE, &e);
+	if (!mf) {
+		g_set_error(error, G_FILE_ERROR, e->code, "%s %s: %s", what, path,
+			    e->code == G_FILE_ERROR_NOENT ? "no such file" : e->message);
+		g_error_free(e);
+		return NULL;
+	}
+	if (g_mapped_file_get_length(mf) == 0) {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s %s: the file is empty", what, path);
+		return NULL;
+	}
+	return g_mapped_file_get_bytes(mf);
+}
+
+static void worker_print_stop(struct worker *w)
+{
+	if (w->last_stop == PARTITION_STOP_INTERNAL_ERROR || w->last_stop == PARTITION_STOP_HOST_ERROR)
+		g_printerr("vireo-worker: VM %s stopped: %s: %s\n", w->cfg.name, partition_stop_name(w->last_stop),
+			   w->last_detail);
+	else
+		g_printerr("vireo-worker: VM %s: %s\n", w->cfg.name, w->last_detail);
+}
+
+static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data);
+
+static size_t worker_serial_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct worker *w = opaque;
+	return w->m ? uart8250_receive(w->m->uart, buf, len) : len;
+}
+
+static void worker_serial_escape(void *opaque, char cmd)
+{
+	struct worker *w = opaque;
+	switch (g_ascii_tolower(cmd)) {
+	case 'x':
+		if (w->m)
+			partition_request_stop(w->m->p, PARTITION_STOP_TURNED_OFF, "turned off from the console (Ctrl-A x)");
+		break;
+	case 'p':
+		if (w->m)
+			machine_power_button(w->m);
+		break;
+	default:
+		break;
+	}
+}
+
+static bool worker_boot(struct worker *w, GError **error)
+{
+	w->m = machine_create(&w->cfg, &w->keep, error);
+	if (!w->m)
+		return false;
+	w->boots++;
+	w->stop_source = g_unix_fd_add(w->m->p->stop_eventfd, G_IO_IN, worker_on_stop, w);
+	serial_attach(w->serial, worker_serial_input, worker_serial_escape, w);
+	return true;
+}
+
+static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
+{
+	struct worker *w = data;
+	struct partition *p = w->m->p;
+	w->stop_source = 0;
+	partition_join(p);
+	w->last_stop = partition_stopped(p);
+	g_strlcpy(w->last_detail, p->stop_detail, sizeof(w->last_detail));
+	if (w->timing && w->boots == 1) {
+		uint64_t first = atomic_load(&p->first_run_ns);
+		g_printerr("vireo-worker: timing start_to_first_kvm_run_us=%" G_GUINT64_FORMAT
+			   " io_exits=%" G_GUINT64_FORMAT "\n",
+			   first ? (first - w->start_ns) / 1000 : 0, (uint64_t)atomic_load(&p->exits_io));
+	}
+	serial_detach(w->serial);
+	machine_destroy(w->m);
+	w->m = NULL;
+
+	bool restart = w->last_stop == PARTITION_STOP_REBOOT && (w->restart_on_reboot || w->host_reset);
+	w->host_reset = false;
+	if (restart) {
+		g_printerr("vireo-worker: VM %s: guest reboot (%s), restarting\n", w->cfg.name, w->last_detail);
+		g_autoptr(GError) error = NULL;
+		if (!worker_boot(w, &error)) {
+			g_printerr("vireo-worker: VM %s: restart failed: %s\n", w->cfg.name, error->message);
+			w->last_stop = PARTITION_STOP_HOST_ERROR;
+			g_strlcpy(w->last_detail, error->message, sizeof(w->last_detail));
+			g_main_loop_quit(w->loop);
+		}
+		return G_SOURCE_REMOVE;
+	}
+	g_main_loop_quit(w->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static char *worker_control(void *opaque, const char *command)
+{
+	struct worker *w = opaque;
+	if (!w->m)
+		return g_strdup("error the VM is between boots; try again");
+	if (g_str_equal(command, "power-button")) {
+		machine_power_button(w->m);
+		return g_strdup("ok");
+	}
+	if (g_str_equal(command, "turn-off")) {
+		partition_request_stop(w->m->p, PARTITION_STOP_TURNED_OFF, "turned off by the host");
+		return g_strdup("ok");
+	}
+	if (g_str_equal(command, "reset")) {
+		w->host_reset = true;
+		partition_request_stop(w->m->p, PARTITION_STOP_REBOOT, "reset by the host");
+		return g_strdup("ok");
+	}
+	if (g_str_equal(command, "status")) {
+		return g_strdup_printf("ok state=running boots=%u cpus=%u memory_mib=%" G_GUINT64_FORMAT,
+				       w->boots, w->cfg.ncpus, w->cfg.memory >> 20);
+	}
+	if (g_str_equal(command, "help"))
+		return g_strdup("ok commands: power-button turn-off reset status help");
+	return g_strdup_printf("error unknown command \"%.64s\" (try help)", command);
+}
+
+static gboolean worker_on_signal(gpointer data)
+{
+	struct worker *w = data;
+	if (w->m)
+		partition_request_stop(w->m->p, PARTITION_STOP_TURNED_OFF, "turned off by a signal");
+	return G_SOURCE_CONTINUE;
+}
+
+static int worker_exit_code(enum partition_stop s)
+{
+	switch (s) {
+	case PARTITION_STOP_POWEROFF: return WORKER_EXIT_POWEROFF;
+	case PARTITION_STOP_REBOOT: return WORKER_EXIT_REBOOT;
+	case PARTITION_STOP_TRIPLE_FAULT: return WORKER_EXIT_TRIPLE_FAULT;
+	case PARTITION_STOP_INTERNAL_ERROR: return WORKER_EXIT_INTERNAL_ERROR;
+	case PARTITION_STOP_TURNED_OFF: return WORKER_EXIT_TURNED_OFF;
+	default: return WORKER_EXIT_ERROR;
+	}
+}
+
+static int worker_host_check(bool force)
+{
+	struct host_kvm_info info;
+	hostcheck_classify("/sys", "/dev/kvm", &info);
+	switch (info.cls) {
+	case HOST_KVM_HARDWARE:
+		return 0;
+	case HOST_KVM_PVM:
+		if (force) {
+			g_printerr("vireo-worker: warning: %s; continuing because of --force-kvm\n", info.reason);
+			return 0;
+		}
+		g_printerr("vireo-worker: %s.\n"
+			   "vireo-worker: stock guests need a hardware KVM (Intel VT-x or AMD-V). On this machine, run\n"
+			   "vireo-worker: them one level down in the nested test host: tests/guest/nested-host.py (see README).\n",
+			   info.reason);
+		return -1;
+	default:
+		g_printerr("vireo-worker: %s\n", info.reason);
+		return -1;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *memory = NULL;
+	g_autofree char *serial_spec = NULL, *control_path = NULL, *name = NULL, *on_reboot = NULL;
+	int cpus = 1;
+	gboolean force_kvm = FALSE, timing = FALSE, version = FALSE;
+	GOptionEntry entries[] = {
+		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &kernel, "Linux kernel: bzImage or ELF vmlinux (PVH)", "FILE" },
+		{ "initrd", 0, 0, G_OPTION_ARG_FILENAME, &initrd, "Initial ramdisk", "FILE" },
+		{ "cmdline", 0, 0, G_OPTION_ARG_STRING, &cmdline, "Kernel command line", "TEXT" },
+		{ "memory", 'm', 0, G_OPTION_ARG_STRING, &memory, "Guest RAM, e.g. 512M or 2G (default 512M)", "SIZE" },
+		{ "cpus", 'c', 0, G_OPTION_ARG_INT, &cpus, "Number of vCPUs (default 1)", "N" },
+		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial_spec,
+		  "Serial console: stdio (Ctrl-A x quits, Ctrl-A p power button), FILE, unix:PATH or none (default stdio)", "WHERE" },
+		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &control_path, "Control socket (see vireo-worker-ctl)", "PATH" },
+		{ "on-reboot", 0, 0, G_OPTION_ARG_STRING, &on_reboot, "exit (status 10) or restart (default exit)", "ACTION" },
+		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "VM name for messages", "NAME" },
+		{ "timing", 0, 0, G_OPTION_ARG_NONE, &timing, "Report start-up timing on stderr", NULL },
+		{ "force-kvm", 0, 0, G_OPTION_ARG_NONE, &force_kvm, "Use /dev/kvm even if it cannot run stock kernels", NULL },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
+		{ NULL },
+	};
+	struct worker w = { .start_ns = partition_monotonic_ns() };
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GOptionContext) ctx = g_option_context_new("- run one Vireo virtual machine");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(ctx,
+		"Exit status: 0 guest powered off, 10 guest rebooted, 11 triple fault,\n"
+		"12 KVM could not run the guest, 13 turned off by the host, 1 could not start, 2 bad usage.");
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		g_printerr("vireo-worker: %s (see --help)\n", error->message);
+		return WORKER_EXIT_USAGE;
+	}
+	if (version) {
+		g_print("vireo-worker %s\n", VIREO_VERSION);
+		return 0;
+	}
+	if (argc > 1) {
+		g_printerr("vireo-worker: unexpected argument \"%s\" (see --help)\n", argv[1]);
+		return WORKER_EXIT_USAGE;
+	}
+	if (!kernel) {
+		g_printerr("vireo-worker: --kernel is required (see --help)\n");
+		return WORKER_EXIT_USAGE;
+	}
+	w.cfg.name = name ? name : "vm";
+	w.cfg.kernel_path = kernel;
+	w.cfg.cmdline = cmdline ? cmdline : "";
+	w.timing = timing;
+	if (!on_reboot || g_str_equal(on_reboot, "exit")) {
+		w.restart_on_reboot = false;
+	} else if (g_str_equal(on_reboot, "restart")) {
+		w.restart_on_reboot = true;
+	} else {
+		g_printerr("vireo-worker: --on-reboot takes exit or restart, not \"%s\"\n", on_reboot);
+		return WORKER_EXIT_USAGE;
+	}
+
+	uint64_t mem = 512 * MiB;
+	if (memory && !parse_memory(memory, &mem)) {
+		g_printerr("vireo-worker: --memory \"%s\" is not a size (examples: 512M, 2G)\n", memory);
+		return WORKER_EXIT_USAGE;
+	}
+	uint64_t host_mem = host_memory_bytes();
+	if (mem < LAYOUT_MIN_MEMORY) {
+		g_printerr("vireo-worker: --memory %s: at least %" G_GUINT64_FORMAT " MiB is needed\n", memory,
+			   LAYOUT_MIN_MEMORY >> 20);
+		return WORKER_EXIT_ERROR;
+	}
+	if (mem % (2 * MiB)) {
+		g_printerr("vireo-worker: --memory %s: must be a multiple of 2 MiB\n", memory);
+		return WORKER_EXIT_ERROR;
+	}
+	if (mem > WORKER_MAX_MEMORY || (host_mem && mem > host_mem)) {
+		g_printerr("vireo-worker: --memory %s: cannot give the guest %" G_GUINT64_FORMAT
+			   " MiB, this host has %" G_GUINT64_FORMAT " MiB of RAM\n",
+			   memory, mem >> 20, host_mem >> 20);
+		return WORKER_EXIT_ERROR;
+	}
+	w.cfg.memory = mem;
+	if (cpus < 1 || cpus > LAYOUT_MAX_VCPUS) {
+		g_printerr("vireo-worker: --cpus %d: must be between 1 and %d\n", cpus, LAYOUT_MAX_VCPUS);
+		return WORKER_EXIT_ERROR;
+	}
+	long host_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (host_cpus > 0 && cpus > 4 * host_cpus)
+		g_printerr("vireo-worker: warning: %d vCPUs on %ld host CPUs will be slow\n", cpus, host_cpus);
+	w.cfg.ncpus = (unsigned)cpus;
+
+	g_autoptr(GBytes) kernel_bytes = load_file("kernel", kernel, &error);
+	if (!kernel_bytes) {
+		g_printerr("vireo-worker: %s\n", error->message);
+		return WORKER_EXIT_ERROR;
+	}
+	g_autoptr(GBytes) initrd_bytes = NULL;
+	if (initrd) {
+		initrd_bytes = load_file("initrd", initrd, &error);
+		if (!initrd_bytes) {
+			g_printerr("vireo-worker: %s\n", error->message);
+			return WORKER_EXIT_ERROR;
+		}
+	}
+	w.cfg.kernel = kernel_bytes;
+	w.cfg.initrd = initrd_bytes;
+
+	if (worker_host_check(force_kvm) < 0)
+		return WORKER_EXIT_ERROR;
+
+	w.serial = serial_open(serial_spec ? serial_spec : "stdio", &error);
+	if (!w.serial) {
+		g_printerr("vireo-worker: %s\n", error->message);
+		return WORKER_EXIT_ERROR;
+	}
+	w.keep.console = serial_sink(w.serial);
+	w.rtc_irq = (struct irq_line){ worker_rtc_irq, &w, IRQ_RTC };
+	w.keep.rtc = cmos_rtc_new(&w.rtc_irq, worker_wall_clock, NULL);
+	w.loop = g_main_loop_new(NULL, FALSE);
+	int status = WORKER_EXIT_ERROR;
+
+	if (control_path) {
+		w.control = control_open(control_path, worker_control, &w, &error);
+		if (!w.control) {
+			g_printerr("vireo-worker: %s\n", error->message);
+			goto out;
+		}
+	}
+	g_unix_signal_add(SIGTERM, worker_on_signal, &w);
+	g_unix_signal_add(SIGINT, worker_on_signal, &w);
+	g_unix_signal_add(SIGHUP, worker_on_signal, &w);
+
+	if (!worker_boot(&w, &error)) {
+		g_printerr("vireo-worker: VM %s: %s\n", w.cfg.name, error->message);
+		goto out;
+	}
+	g_main_loop_run(w.loop);
+	worker_print_stop(&w);
+	status = worker_exit_code(w.last_stop);
+out:
+	control_close(w.control);
+	serial_close(w.serial);
+	cmos_rtc_free(w.keep.rtc);
+	g_main_loop_unref(w.loop);
+	return status;
+}

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Installs what Vireo needs to build, test and run on Debian 12. Idempotent.
+set -euo pipefail
+
+packages=(
+	# build
+	gcc clang meson ninja-build pkg-config python3
+	libglib2.0-dev libglib2.0-bin
+	# tests: ACPI peer, nested test host, guest fixtures, fuzzing runtime
+	acpica-tools qemu-system-x86 qemu-utils busybox-static cpio xz-utils zstd
+	libclang-rt-14-dev
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: run me as root (apt-get install), or install: ${packages[*]}" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+stamp=/var/lib/apt/periodic/vireo-update-stamp
+if [ ${#missing[@]} -gt 0 ] || [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +360 2>/dev/null)" ]; then
+	echo "setup: apt-get update"
+	apt-get update -qq
+	mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "setup: all build and test dependencies are installed"
