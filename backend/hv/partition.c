@@ -205,6 +205,7 @@ int partition_create(const struct partition_config *cfg, struct partition **out,
 		r = -errno;
 		FAIL("eventfd");
 	}
+	p->sink_fds = g_array_new(FALSE, FALSE, sizeof(int));
 	p->pio = iobus_new("pio");
 	p->mmio = iobus_new("mmio");
 
@@ -216,11 +217,16 @@ int partition_create(const struct partition_config *cfg, struct partition **out,
 		r = vcpu_create(p, i, &p->vcpus[i], &step);
 		if (r < 0)
 			FAIL(step);
-		if (i == 0) {
-			int khz = ioctl(p->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
-			p->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
-			p->policy.tsc_khz = p->tsc_khz;
-		}
+	}
+	/* The TSC rate is a vCPU property in KVM; every vCPU's CPUID reports it. */
+	int khz = ioctl(p->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	p->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+	p->policy.tsc_khz = p->tsc_khz;
+	for (unsigned i = 0; i < cfg->ncpus; i++) {
+		const char *step = NULL;
+		r = vcpu_configure(&p->vcpus[i], &step);
+		if (r < 0)
+			FAIL(step);
 	}
 	*out = p;
 	return 0;
@@ -241,6 +247,12 @@ void partition_destroy(struct partition *p)
 	}
 	iobus_free(p->pio);
 	iobus_free(p->mmio);
+	if (p->sink_fds) {
+		/* Closing the VM fd below drops the ioeventfd registrations. */
+		for (guint i = 0; i < p->sink_fds->len; i++)
+			close(g_array_index(p->sink_fds, int, i));
+		g_array_unref(p->sink_fds);
+	}
 	if (p->vm_fd >= 0)
 		close(p->vm_fd);
 	if (p->kvm_fd >= 0)
@@ -320,6 +332,7 @@ int partition_add_port_sink(struct partition *p, uint16_t port, uint8_t len)
 		close(fd);
 		return r;
 	}
-	/* The fd stays open for the VM's life; nobody reads it, the counter just saturates harmlessly. */
+	/* Nobody reads the fd: the kernel completes the write, which is all we want. */
+	g_array_append_val(p->sink_fds, fd);
 	return 0;
 }

@@ -73,6 +73,11 @@ int vcpu_create(struct partition *p, unsigned index, struct vcpu *v, const char 
 		*step = "mmap kvm_run";
 		return -errno;
 	}
+	return 0;
+}
+
+int vcpu_configure(struct vcpu *v, const char **step)
+{
 	int r = vcpu_set_cpuid(v);
 	if (r < 0) {
 		*step = "KVM_SET_CPUID2";

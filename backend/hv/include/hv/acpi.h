@@ -24,5 +24,7 @@ struct acpi_config {
 long acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t size,
 		uint64_t base, uint64_t *rsdp_gpa);
 
-/* The ACPI checksum rule: all bytes of a table sum to zero. */
+/* The ACPI checksum rule: all bytes of a table sum to zero. Returns the sum
+ * modulo 256, so 0 for a valid table; a builder stores minus the sum taken
+ * with the checksum byte zeroed. */
 uint8_t acpi_checksum(const uint8_t *data, size_t len);

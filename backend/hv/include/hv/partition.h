@@ -16,6 +16,8 @@
 #include "hv/guest_ram.h"
 #include "hv/iobus.h"
 
+#include <glib.h>
+
 enum partition_stop {
 	PARTITION_RUNNING = 0,
 	PARTITION_STOP_POWEROFF,      /* the guest powered off (ACPI S5) */
@@ -56,6 +58,7 @@ struct partition {
 	int stop_eventfd;             /* readable once the partition stops */
 	_Atomic uint64_t first_run_ns; /* CLOCK_MONOTONIC of the first KVM_RUN */
 	_Atomic uint64_t exits_io, exits_mmio;
+	GArray *sink_fds;             /* ioeventfds that swallow port writes */
 };
 
 /* Which step failed, for the caller's message; set only on failure. */

@@ -19,6 +19,8 @@ struct vcpu {
 };
 
 int vcpu_create(struct partition *p, unsigned index, struct vcpu *v, const char **step);
+/* CPUID, LAPIC wiring and FPU state; after the partition knows its TSC rate. */
+int vcpu_configure(struct vcpu *v, const char **step);
 void vcpu_destroy(struct vcpu *v);
 /* Register state for the entry; BSP only. */
 int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry);
