@@ -51,6 +51,7 @@ struct worker {
 	enum partition_stop last_stop;
 	char last_detail[256];
 	struct irq_line rtc_irq;      /* the RTC outlives each boot's partition */
+	guint rtc_timer;
 };
 
 static void worker_rtc_irq(void *opaque, unsigned gsi, bool level)
@@ -60,9 +61,41 @@ static void worker_rtc_irq(void *opaque, unsigned gsi, bool level)
 		partition_irq_set_level(w->m->p, gsi, level);
 }
 
+static gboolean worker_rtc_timer_fired(gpointer data);
+
 static int64_t worker_wall_clock(void *opaque)
 {
 	return g_get_real_time() * 1000;
+}
+
+/* The RTC model has no timer of its own: the main loop polls it when its
+ * alarm or update interrupt is due, and when the guest changes what it waits for. */
+static gboolean worker_rtc_poll(gpointer data)
+{
+	struct worker *w = data;
+	if (w->rtc_timer) {
+		g_source_remove(w->rtc_timer);
+		w->rtc_timer = 0;
+	}
+	int64_t ns = cmos_rtc_poll(w->keep.rtc);
+	if (ns >= 0) {
+		guint ms = (guint)MIN((ns + 999999) / 1000000, 60000);
+		w->rtc_timer = g_timeout_add(ms ? ms : 1, worker_rtc_timer_fired, w);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean worker_rtc_timer_fired(gpointer data)
+{
+	struct worker *w = data;
+	w->rtc_timer = 0;
+	worker_rtc_poll(w);
+	return G_SOURCE_REMOVE;
+}
+
+static void worker_rtc_wakeup(void *opaque)
+{
+	g_main_context_invoke(NULL, worker_rtc_poll, opaque);
 }
 
 static bool parse_memory(const char *s, uint64_t *out)
@@ -388,6 +421,7 @@ int main(int argc, char **argv)
 	w.keep.console = serial_sink(w.serial);
 	w.rtc_irq = (struct irq_line){ worker_rtc_irq, &w, IRQ_RTC };
 	w.keep.rtc = cmos_rtc_new(&w.rtc_irq, worker_wall_clock, NULL);
+	cmos_rtc_set_wakeup(w.keep.rtc, worker_rtc_wakeup, &w);
 	w.loop = g_main_loop_new(NULL, FALSE);
 	int status = WORKER_EXIT_ERROR;
 
@@ -410,6 +444,8 @@ int main(int argc, char **argv)
 	worker_print_stop(&w);
 	status = worker_exit_code(w.last_stop);
 out:
+	if (w.rtc_timer)
+		g_source_remove(w.rtc_timer);
 	control_close(w.control);
 	serial_close(w.serial);
 	cmos_rtc_free(w.keep.rtc);

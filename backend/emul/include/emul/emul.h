@@ -32,13 +32,25 @@ void cmos_rtc_free(struct cmos_rtc *rtc);
 extern const struct iobus_ops cmos_rtc_ops;  /* ports 0x70-0x71 */
 /* CMOS RAM survives a guest reset; the worker keeps the object across reboots. */
 void cmos_rtc_set_memory_size(struct cmos_rtc *rtc, uint64_t low_bytes, uint64_t high_bytes);
+/*
+ * Alarm and update-ended interrupts need a timer the device does not own.
+ * cmos_rtc_poll() brings the flags up to date, drives the IRQ and returns in
+ * how many ns to call it again, or -1 while the guest enables neither
+ * interrupt. The wakeup callback says the guest changed what the clock waits
+ * for (interrupt enables, SET, a new time): call cmos_rtc_poll() soon to
+ * re-arm the timer. It runs on a vCPU thread, outside the device lock.
+ */
+typedef void (*cmos_rtc_wakeup_fn)(void *opaque);
+void cmos_rtc_set_wakeup(struct cmos_rtc *rtc, cmos_rtc_wakeup_fn fn, void *opaque);
+int64_t cmos_rtc_poll(struct cmos_rtc *rtc);
 
 /* i8042 controller, only as much as a guest needs for the reset line. */
 struct i8042;
 typedef void (*i8042_reset_fn)(void *opaque);
 struct i8042 *i8042_new(i8042_reset_fn reset, void *opaque);
 void i8042_free(struct i8042 *kbc);
-extern const struct iobus_ops i8042_ops;  /* register at 0x60 (len 1) and 0x64 (len 1), offset 0 */
+extern const struct iobus_ops i8042_data_ops;  /* register at PORT_I8042_DATA, len 1 */
+extern const struct iobus_ops i8042_cmd_ops;   /* register at PORT_I8042_CMD, len 1 */
 
 /* ACPI fixed hardware: PM1a event/control, PM timer, reset register, GPE0. */
 struct acpi_pm;
@@ -53,3 +65,6 @@ extern const struct iobus_ops acpi_pm_ops;  /* register at PORT_ACPI_PM_BASE, PO
 void acpi_pm_power_button(struct acpi_pm *pm);
 /* A reset clears the event registers; ACPI mode (SCI_EN) stays on since there is no SMI_CMD. */
 void acpi_pm_reset(struct acpi_pm *pm);
+/* A general-purpose event: sets GPE0_STS bit `bit` (< ACPI_PM_GPE0_BITS) and raises the SCI if enabled. */
+#define ACPI_PM_GPE0_BITS 16
+void acpi_pm_raise_gpe(struct acpi_pm *pm, unsigned bit);
