@@ -91,14 +91,13 @@ static int partition_setup_gsi_routing(struct partition *p)
 
 static int partition_get_supported_cpuid(struct partition *p)
 {
-	struct {
-		struct kvm_cpuid2 hdr;
-		struct kvm_cpuid_entry2 e[CPUID_MAX_ENTRIES];
-	} buf = { .hdr.nent = CPUID_MAX_ENTRIES };
-	if (ioctl(p->kvm_fd, KVM_GET_SUPPORTED_CPUID, &buf) < 0)
+	g_autofree struct kvm_cpuid2 *buf =
+		g_malloc0(sizeof(*buf) + CPUID_MAX_ENTRIES * sizeof(buf->entries[0]));
+	buf->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(p->kvm_fd, KVM_GET_SUPPORTED_CPUID, buf) < 0)
 		return -errno;
-	p->supported.count = buf.hdr.nent;
-	memcpy(p->supported.entries, buf.e, buf.hdr.nent * sizeof(buf.e[0]));
+	p->supported.count = buf->nent;
+	memcpy(p->supported.entries, buf->entries, buf->nent * sizeof(buf->entries[0]));
 	return 0;
 }
 
