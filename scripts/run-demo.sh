@@ -10,7 +10,5 @@ if [ ! -e build/build.ninja ]; then
 	meson setup build
 fi
 meson compile -C build
-fixtures=build/tests/guest/fixtures
-python3 tests/guest/build-fixtures.py "$fixtures"
-exec python3 tests/guest/run-scenario.py --fixtures "$fixtures" --worker build/backend/worker/vireo-worker \
-	--scenario demo --cpus 2 --memory 512M --interactive "$@"
+exec python3 scripts/demo.py --fixtures build/tests/guest/fixtures \
+	--worker build/backend/worker/vireo-worker --cpus 2 --memory 512M "$@"

@@ -7,7 +7,7 @@ packages=(
 	gcc clang meson ninja-build pkg-config python3
 	libglib2.0-dev libglib2.0-bin
 	# tests: ACPI peer, nested test host, guest fixtures, fuzzing runtime
-	acpica-tools qemu-system-x86 qemu-utils busybox-static cpio xz-utils zstd
+	acpica-tools qemu-system-x86 qemu-utils busybox-static cpio xz-utils zstd lz4
 	libclang-rt-14-dev
 )
 

@@ -52,6 +52,12 @@ enum {
 	CMOS_MEM_4G_0 = 0x5B,      /* 64 KiB units above 4 GiB, three bytes */
 	CMOS_MEM_4G_1 = 0x5C,
 	CMOS_MEM_4G_2 = 0x5D,
+	/* Firmware's checksum over 0x10-0x2D, big-endian; Linux's /dev/nvram
+	 * refuses every access while it does not match. */
+	CMOS_CSUM_FIRST = 0x10,
+	CMOS_CSUM_LAST = 0x2D,
+	CMOS_CSUM_HI = 0x2E,
+	CMOS_CSUM_LO = 0x2F,
 };
 #define CMOS_BASE_MEM_KIB 640
 
@@ -588,6 +594,11 @@ void cmos_rtc_set_memory_size(struct cmos_rtc *rtc, uint64_t low_bytes, uint64_t
 	rtc->ram[CMOS_MEM_4G_0] = (uint8_t)above_4g;
 	rtc->ram[CMOS_MEM_4G_1] = (uint8_t)(above_4g >> 8);
 	rtc->ram[CMOS_MEM_4G_2] = (uint8_t)(above_4g >> 16);
+	uint16_t sum = 0;
+	for (unsigned i = CMOS_CSUM_FIRST; i <= CMOS_CSUM_LAST; i++)
+		sum = (uint16_t)(sum + rtc->ram[i]);
+	rtc->ram[CMOS_CSUM_HI] = (uint8_t)(sum >> 8);
+	rtc->ram[CMOS_CSUM_LO] = (uint8_t)sum;
 	pthread_mutex_unlock(&rtc->lock);
 }
 

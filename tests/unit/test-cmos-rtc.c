@@ -425,6 +425,13 @@ static void test_memory_size(void)
 	g_assert_cmpuint(rd16(&r, 0x34), ==, (3 * GiB - 16 * MiB) / (64 * KiB));
 	g_assert_cmpuint(rd(&r, 0x5B) | rd(&r, 0x5C) << 8 | rd(&r, 0x5D) << 16, ==, 5 * GiB / (64 * KiB));
 
+	/* The firmware checksum covers 0x10-0x2D and is stored big-endian. */
+	unsigned sum = 0;
+	for (uint8_t i = 0x10; i <= 0x2D; i++)
+		sum += rd(&r, i);
+	g_assert_cmpuint(sum, >, 0);
+	g_assert_cmpuint((unsigned)(rd(&r, 0x2E) << 8 | rd(&r, 0x2F)), ==, sum & 0xFFFF);
+
 	cmos_rtc_set_memory_size(r.rtc, 8 * MiB, 0);
 	g_assert_cmpuint(rd16(&r, 0x17), ==, 7 * 1024);
 	g_assert_cmpuint(rd16(&r, 0x30), ==, 7 * 1024);

@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Build the real-guest test fixtures into OUTDIR (cached, idempotent).
+
+    build-fixtures.py OUTDIR [--refresh]
+
+From the Debian packages linux-image-cloud-amd64 (its current ABI package,
+linux-image-6.1.0-NN-cloud-amd64) and busybox-static, fetched with
+`apt-get download` (nothing is installed), this produces in OUTDIR:
+
+  vmlinuz            the bzImage
+  vmlinux            the ELF kernel unpacked from the bzImage payload (PVH boot)
+  kernel-release     e.g. 6.1.0-56-cloud-amd64
+  kernel-version     the full version string of the bzImage header
+  kernel.config      the kernel configuration
+  busybox            busybox (static)
+  guest-modules/     modules for the L2 guest, uncompressed, load.list in order
+  l1-modules/        irqbypass, kvm, kvm-amd for the nested test host (L1)
+  guest.cpio.gz      the L2 initramfs: busybox, modules, /init, /scenarios
+  manifest.json      what was built from what (the cache stamp)
+
+A rerun with nothing changed only checks the manifest (well under a second).
+--refresh looks the kernel package up again (a newer ABI may have appeared).
+"""
+
+import argparse
+import glob
+import gzip
+import io
+import json
+import lzma
+import bz2
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+import zlib
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixturelib import (HERE, Cpio, FixtureError, add_busybox, cmos_helper_elf, elf_interp,  # noqa: E402
+                        elf_notes, module_info, need_tool, run, sha256_bytes, sha256_file)
+
+FORMAT = 3
+KERNEL_META = "linux-image-cloud-amd64"
+BUSYBOX_PKG = "busybox-static"
+
+# Modules insmod'ed by the L2 guest init, in this order (dependencies are
+# added before their users automatically, from each module's .modinfo).
+#  hv_vmbus, hv_utils: the Hyper-V VMBus driver and integration services
+#  button:  ACPI power button (CONFIG_ACPI_BUTTON=m) -> input events
+#  evdev:   /dev/input/event* for busybox acpid
+#  nvram:   /dev/nvram and /proc/driver/nvram (CMOS checksum status); the
+#           reboot scenario counts boots with /bin/vireo-cmos (no CONFIG_DEVPORT)
+GUEST_MODULES = ["hv_vmbus", "hv_utils", "button", "evdev", "nvram"]
+# Modules the L1 host loads to get /dev/kvm on emulated AMD-V.
+L1_MODULES = ["irqbypass", "kvm", "kvm_amd"]
+
+SOURCES = ["build-fixtures.py", "fixturelib.py", "guest-init.sh", "guest-lib.sh"]
+
+P = "fixtures"
+
+
+def say(msg):
+    print(f"{P}: {msg}", flush=True)
+
+
+def norm(name):
+    return name.replace("-", "_")
+
+
+# --------------------------------------------------------------------------
+# packages
+
+def resolve_kernel_package(debdir):
+    """linux-image-cloud-amd64 -> linux-image-6.1.0-NN-cloud-amd64."""
+    if shutil.which("apt-cache"):
+        p = subprocess.run(["apt-cache", "depends", KERNEL_META], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if p.returncode == 0:
+            for line in p.stdout.decode().splitlines():
+                m = re.match(r"\s*Depends:\s*(linux-image-\d\S*-cloud-amd64)\s*$", line)
+                if m:
+                    return m.group(1)
+    # fall back: download the metapackage and read its Depends field
+    deb = download(KERNEL_META, debdir)
+    need_tool("dpkg-deb", "dpkg")
+    dep = run(["dpkg-deb", "-f", deb, "Depends"], f"reading the Depends of {deb}").stdout.decode()
+    m = re.search(r"(linux-image-\d\S*-cloud-amd64)", dep)
+    if not m:
+        raise FixtureError(f"{KERNEL_META}: cannot find the kernel package in its Depends: '{dep.strip()}'")
+    return m.group(1)
+
+
+def cached_deb(pkg, debdir):
+    found = sorted(glob.glob(os.path.join(debdir, glob.escape(pkg) + "_*.deb")), key=os.path.getmtime)
+    return found[-1] if found else None
+
+
+def download(pkg, debdir):
+    deb = cached_deb(pkg, debdir)
+    if deb:
+        say(f"cached {os.path.basename(deb)}")
+        return deb
+    need_tool("apt-get", "apt")
+    say(f"downloading {pkg} (apt-get download)")
+    p = subprocess.run(["apt-get", "download", pkg], cwd=debdir, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = "\n".join(l for l in p.stderr.decode(errors="replace").splitlines()
+                    if "unsandboxed" not in l)   # apt's warning when run as root
+    if p.returncode != 0:
+        raise FixtureError(f"apt-get download {pkg} failed (status {p.returncode}): {err.strip()}\n"
+                           f"  (is the Debian archive reachable? try 'apt-get update')")
+    deb = cached_deb(pkg, debdir)
+    if not deb:
+        raise FixtureError(f"apt-get download {pkg} succeeded but no {pkg}_*.deb appeared in {debdir}")
+    return deb
+
+
+def extract_deb(deb, dest):
+    need_tool("dpkg-deb", "dpkg")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.makedirs(dest)
+    run(["dpkg-deb", "-x", deb, dest], f"extracting {deb}")
+
+
+# --------------------------------------------------------------------------
+# bzImage -> vmlinux
+
+def decompress_payload(payload, what):
+    """Decompress a bzImage payload; returns (data, method)."""
+    magic = payload[:6]
+    if magic[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(31)
+        return d.decompress(payload), "gzip"
+    if magic == b"\xfd7zXZ\x00":
+        return lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(payload), "xz"
+    if magic[:3] == b"\x5d\x00\x00":
+        return lzma.LZMADecompressor(lzma.FORMAT_ALONE).decompress(payload), "lzma"
+    if magic[:3] == b"BZh":
+        return bz2.BZ2Decompressor().decompress(payload), "bzip2"
+    tools = {
+        b"\x28\xb5\x2f\xfd": ("zstd", "zstd", ["zstd", "-d", "-c", "-q"]),
+        b"\x02\x21\x4c\x18": ("lz4", "lz4", ["lz4", "-d", "-c", "-q"]),
+        b"\x89\x4c\x5a\x4f": ("lzo", "lzop", ["lzop", "-d", "-c", "-q"]),
+    }
+    for m, (method, package, cmd) in tools.items():
+        if magic[:4] == m:
+            need_tool(cmd[0], package)
+            p = subprocess.run(cmd, input=payload, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            # lz4 and zstd may complain about the 4-byte size trailer after the
+            # stream: accept the output when it is a complete ELF (checked by the caller)
+            if not p.stdout:
+                raise FixtureError(f"{what}: {cmd[0]} could not decompress the {method} payload: "
+                                   f"{p.stderr.decode(errors='replace').strip()}")
+            return p.stdout, method
+    raise FixtureError(f"{what}: unknown compression of the kernel payload (magic {magic.hex()})")
+
+
+def extract_vmlinux(bzimage_path):
+    with open(bzimage_path, "rb") as f:
+        img = f.read()
+    what = f"extracting vmlinux from {bzimage_path}"
+    if len(img) < 0x270 or img[0x202:0x206] != b"HdrS":
+        raise FixtureError(f"{what}: not a bzImage (no 'HdrS' setup header at 0x202)")
+    version, = struct.unpack_from("<H", img, 0x206)
+    if version < 0x208:
+        raise FixtureError(f"{what}: boot protocol {version >> 8}.{version & 0xff} has no payload fields (needs 2.08)")
+    setup_sects = img[0x1f1] or 4
+    pm_start = (setup_sects + 1) * 512
+    payload_offset, payload_length = struct.unpack_from("<II", img, 0x248)
+    start = pm_start + payload_offset
+    payload = img[start:start + payload_length]
+    if len(payload) != payload_length or payload_length < 8:
+        raise FixtureError(f"{what}: payload ({payload_length} bytes at {start:#x}) runs past the end of the file")
+    # the last 4 bytes of the payload hold the decompressed size
+    expected_size, = struct.unpack_from("<I", payload, payload_length - 4)
+    data, method = decompress_payload(payload[:-4], what)
+    if len(data) > expected_size and data[:4] == b"\x7fELF":
+        data = data[:expected_size]
+    if len(data) != expected_size:
+        raise FixtureError(f"{what}: {method} payload decompressed to {len(data)} bytes, "
+                           f"the header trailer says {expected_size}")
+    if data[:4] != b"\x7fELF":
+        raise FixtureError(f"{what}: the decompressed payload is not an ELF file")
+    pvh = None
+    for name, ntype, desc in elf_notes(data):
+        if name == "Xen" and ntype == 18:
+            pvh = int.from_bytes(desc, "little")
+    if pvh is None:
+        raise FixtureError(f"{what}: the ELF has no Xen PVH entry note (name 'Xen', type 18); "
+                           f"was the kernel built without CONFIG_PVH?")
+    # kernel version string: pointer at 0x20e, relative to 0x200
+    kv_off, = struct.unpack_from("<H", img, 0x20e)
+    kversion = ""
+    if kv_off:
+        s = img[kv_off + 0x200:kv_off + 0x200 + 256]
+        kversion = s.split(b"\0", 1)[0].decode(errors="replace")
+    return data, method, pvh, kversion
+
+
+# --------------------------------------------------------------------------
+# modules
+
+def decompress_module(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".ko"):
+        return data
+    if path.endswith(".ko.xz"):
+        return lzma.decompress(data)
+    if path.endswith(".ko.gz"):
+        return gzip.decompress(data)
+    if path.endswith(".ko.zst"):
+        need_tool("zstd", "zstd")
+        return run(["zstd", "-d", "-c", "-q", path], f"decompressing {path}").stdout
+    raise FixtureError(f"{path}: unknown module compression")
+
+
+def module_closure(moddir, wanted, what):
+    """Modules WANTED plus their dependencies, in load order: [(name, data)]."""
+    index = {}
+    for root, _dirs, files in os.walk(moddir):
+        for fn in files:
+            m = re.match(r"(.+)\.ko(\.xz|\.gz|\.zst)?$", fn)
+            if m:
+                index.setdefault(norm(m.group(1)), os.path.join(root, fn))
+    if not index:
+        raise FixtureError(f"{what}: no kernel modules under {moddir}")
+    builtin = set()
+    bfile = os.path.join(os.path.dirname(moddir), "modules.builtin")
+    if os.path.exists(bfile):
+        with open(bfile) as f:
+            builtin = {norm(os.path.basename(l.strip()).split(".ko")[0]) for l in f if l.strip()}
+    order, datas, visiting = [], {}, set()
+
+    def visit(name, chain):
+        name = norm(name)
+        if name in datas or name in builtin:
+            return
+        if name in visiting:
+            raise FixtureError(f"{what}: module dependency loop: {' -> '.join(chain + [name])}")
+        if name not in index:
+            raise FixtureError(f"{what}: module '{name}' is not in the kernel package"
+                               + (f" (needed by {chain[-1]})" if chain else ""))
+        visiting.add(name)
+        data = decompress_module(index[name])
+        info = module_info(data)
+        deps = [d for d in info.get("depends", "").split(",") if d]
+        for d in deps:
+            visit(d, chain + [name])
+        visiting.discard(name)
+        datas[name] = (data, deps, os.path.relpath(index[name], moddir))
+        order.append(name)
+
+    for w in wanted:
+        visit(w, [])
+    return [(n, datas[n][0], datas[n][1], datas[n][2]) for n in order]
+
+
+def write_modules(dest, mods):
+    tmp = dest + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name, data, _deps, _src in mods:
+        with open(os.path.join(tmp, name + ".ko"), "wb") as f:
+            f.write(data)
+    with open(os.path.join(tmp, "load.list"), "w") as f:
+        for name, *_ in mods:
+            f.write(name + "\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(tmp, dest)
+
+
+# --------------------------------------------------------------------------
+# guest initramfs
+
+def scenario_files():
+    return sorted(glob.glob(os.path.join(HERE, "scenarios", "*.sh")))
+
+
+def build_guest_cpio(outdir, dest):
+    buf = io.BytesIO()
+    c = Cpio(buf)
+    for d in ("dev", "proc", "sys", "tmp", "run", "etc", "root", "var/log", "mnt"):
+        c.dir(d)
+    c.chardev("dev/console", 5, 1)
+    c.chardev("dev/null", 1, 3, 0o666)
+    c.chardev("dev/ttyS0", 4, 64)
+    add_busybox(c, os.path.join(outdir, "busybox"))
+    c.file("init", os.path.join(HERE, "guest-init.sh"), mode=0o755)
+    c.file("lib/vireo.sh", os.path.join(HERE, "guest-lib.sh"), mode=0o644)
+    c.data("bin/vireo-cmos", cmos_helper_elf(), mode=0o755)
+    md = os.path.join(outdir, "guest-modules")
+    for fn in sorted(os.listdir(md)):
+        c.file("modules/" + fn, os.path.join(md, fn), mode=0o644)
+    scen = scenario_files()
+    if not scen:
+        raise FixtureError(f"no scenario scripts in {os.path.join(HERE, 'scenarios')}")
+    for s in scen:
+        c.file("scenarios/" + os.path.basename(s), s, mode=0o755)
+    c.trailer()
+    tmp = dest + ".tmp"
+    with open(tmp, "wb") as f:
+        # mtime=0: the archive is reproducible, its hash only changes with its content
+        with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0, compresslevel=6) as g:
+            g.write(buf.getvalue())
+    os.rename(tmp, dest)
+
+
+# --------------------------------------------------------------------------
+
+def sources_key():
+    parts = []
+    for s in SOURCES:
+        with open(os.path.join(HERE, s), "rb") as f:
+            parts.append(s.encode() + b"\0" + f.read())
+    for s in scenario_files():
+        with open(s, "rb") as f:
+            parts.append(os.path.basename(s).encode() + b"\0" + f.read())
+    return sha256_bytes(b"\0\0".join(parts) + str(FORMAT).encode())
+
+
+def kernel_key():
+    with open(os.path.join(HERE, "build-fixtures.py"), "rb") as f:
+        me = f.read()
+    with open(os.path.join(HERE, "fixturelib.py"), "rb") as f:
+        lib = f.read()
+    return sha256_bytes(me + lib)
+
+
+OUTPUTS = ["vmlinuz", "vmlinux", "kernel-release", "kernel-version", "kernel.config", "busybox",
+           "guest-modules/load.list", "l1-modules/load.list", "guest.cpio.gz"]
+
+
+def stat_sig(path):
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns]
+
+
+def load_manifest(path):
+    try:
+        with open(path) as f:
+            m = json.load(f)
+        return m if m.get("format") == FORMAT else None
+    except (OSError, ValueError):
+        return None
+
+
+def outputs_intact(outdir, m):
+    sigs = m.get("outputs", {})
+    for o in OUTPUTS:
+        p = os.path.join(outdir, o)
+        if o not in sigs or not os.path.exists(p) or stat_sig(p) != sigs[o]:
+            return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("outdir")
+    ap.add_argument("--refresh", action="store_true",
+                    help="look the kernel package up again and rebuild everything")
+    args = ap.parse_args()
+    outdir = os.path.abspath(args.outdir)
+    t0 = time.monotonic()
+    os.makedirs(outdir, exist_ok=True)
+    mpath = os.path.join(outdir, "manifest.json")
+    m = load_manifest(mpath)
+    skey = sources_key()
+    kkey = kernel_key()
+
+    if m and not args.refresh and m.get("sources_key") == skey and outputs_intact(outdir, m):
+        say(f"cached: kernel {m['kernel_release']}, guest.cpio.gz, l1-modules in {outdir} "
+            f"({time.monotonic() - t0:.2f} s)")
+        return 0
+
+    debdir = os.path.join(outdir, "debs")
+    os.makedirs(debdir, exist_ok=True)
+    work = os.path.join(outdir, ".work")
+
+    kernel_ok = (m and not args.refresh and m.get("kernel_key") == kkey
+                 and all(os.path.exists(os.path.join(outdir, o)) for o in OUTPUTS[:-1]))
+    if kernel_ok:
+        say(f"cached kernel {m['kernel_release']}, modules and busybox")
+        new = dict(m)
+    else:
+        new = {"format": FORMAT}
+        if m and not args.refresh and m.get("kernel_package"):
+            kpkg = m["kernel_package"]
+        else:
+            say(f"resolving {KERNEL_META}")
+            kpkg = resolve_kernel_package(debdir)
+        say(f"kernel package: {kpkg}")
+        kdeb = download(kpkg, debdir)
+        bdeb = download(BUSYBOX_PKG, debdir)
+        new.update(kernel_package=kpkg, kernel_deb=os.path.basename(kdeb),
+                   busybox_deb=os.path.basename(bdeb))
+
+        say(f"unpacking {os.path.basename(kdeb)}")
+        kroot = os.path.join(work, "kernel")
+        extract_deb(kdeb, kroot)
+        vmlinuz = glob.glob(os.path.join(kroot, "boot", "vmlinuz-*"))
+        if len(vmlinuz) != 1:
+            raise FixtureError(f"{kdeb}: expected one boot/vmlinuz-*, found {len(vmlinuz)}")
+        release = os.path.basename(vmlinuz[0])[len("vmlinuz-"):]
+        moddir = os.path.join(kroot, "lib", "modules", release, "kernel")
+        if not os.path.isdir(moddir):
+            raise FixtureError(f"{kdeb}: no lib/modules/{release}/kernel directory")
+
+        say("extracting vmlinux from the bzImage payload")
+        vmlinux, method, pvh, kversion = extract_vmlinux(vmlinuz[0])
+        say(f"vmlinux: {len(vmlinux) >> 20} MiB ELF ({method} payload), PVH entry {pvh:#x}")
+        with open(os.path.join(outdir, "vmlinux.tmp"), "wb") as f:
+            f.write(vmlinux)
+        os.rename(os.path.join(outdir, "vmlinux.tmp"), os.path.join(outdir, "vmlinux"))
+        shutil.copyfile(vmlinuz[0], os.path.join(outdir, "vmlinuz.tmp"))
+        os.rename(os.path.join(outdir, "vmlinuz.tmp"), os.path.join(outdir, "vmlinuz"))
+        cfg = glob.glob(os.path.join(kroot, "boot", "config-*"))
+        if cfg:
+            shutil.copyfile(cfg[0], os.path.join(outdir, "kernel.config"))
+        else:
+            open(os.path.join(outdir, "kernel.config"), "w").close()
+        with open(os.path.join(outdir, "kernel-release"), "w") as f:
+            f.write(release + "\n")
+        with open(os.path.join(outdir, "kernel-version"), "w") as f:
+            f.write(kversion + "\n")
+
+        say(f"collecting guest modules: {', '.join(GUEST_MODULES)} (+ dependencies)")
+        gm = module_closure(moddir, GUEST_MODULES, "guest modules")
+        write_modules(os.path.join(outdir, "guest-modules"), gm)
+        say(f"collecting L1 modules: {', '.join(L1_MODULES)} (+ dependencies)")
+        lm = module_closure(moddir, L1_MODULES, "L1 modules")
+        write_modules(os.path.join(outdir, "l1-modules"), lm)
+        for label, mods in (("guest", gm), ("L1", lm)):
+            for name, data, deps, src in mods:
+                say(f"  {label} module {name} ({src}, {len(data) >> 10} KiB)"
+                    + (f" depends on {', '.join(deps)}" if deps else ""))
+
+        say(f"unpacking {os.path.basename(bdeb)}")
+        broot = os.path.join(work, "busybox")
+        extract_deb(bdeb, broot)
+        bb = os.path.join(broot, "bin", "busybox")
+        if not os.path.exists(bb):
+            raise FixtureError(f"{bdeb}: no bin/busybox inside")
+        with open(bb, "rb") as f:
+            head = f.read(65536)
+        if elf_interp(head):
+            raise FixtureError(f"{bdeb}: bin/busybox is dynamically linked; the initramfs needs busybox-static")
+        shutil.copyfile(bb, os.path.join(outdir, "busybox"))
+        os.chmod(os.path.join(outdir, "busybox"), 0o755)
+        shutil.rmtree(work, ignore_errors=True)
+
+        new.update(kernel_key=kkey, kernel_release=release, kernel_version=kversion,
+                   payload_compression=method, pvh_entry=f"{pvh:#x}",
+                   guest_modules=[n for n, *_ in gm], l1_modules=[n for n, *_ in lm])
+
+    say("building guest.cpio.gz (busybox, modules, /init, scenarios)")
+    build_guest_cpio(outdir, os.path.join(outdir, "guest.cpio.gz"))
+    new["sources_key"] = skey
+    new["scenarios"] = [os.path.basename(s)[:-3] for s in scenario_files()]
+    new["outputs"] = {o: stat_sig(os.path.join(outdir, o)) for o in OUTPUTS}
+    new["guest_cpio_sha256"] = sha256_file(os.path.join(outdir, "guest.cpio.gz"))
+    tmp = mpath + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(new, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.rename(tmp, mpath)
+    say(f"done: kernel {new['kernel_release']} in {outdir} ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except FixtureError as e:
+        print(f"{P}: FAILED: {e}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    except OSError as e:
+        print(f"{P}: FAILED: {e.filename or ''}: {e.strerror}", file=sys.stderr, flush=True)
+        sys.exit(1)

@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# /init of the nested test host (L1), busybox sh: loads kvm-amd, checks
+# /dev/kvm, runs /job.sh (written by nested-host.py) with its output on the
+# console, reports its exit status and powers L1 off. Console lines:
+#   VIREO-L1-INIT uptime=S        /init started
+#   VIREO-L1-KVM ok ...           /dev/kvm is there (module parameters follow)
+#   VIREO-L1-FAIL text            L1 could not provide a KVM host
+#   VIREO-L1-JOB-START uptime=S   the job starts
+#   VIREO-L1-EXIT rc=N            the job's exit status (125: L1 failure)
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+export HOME=/root TMPDIR=/tmp
+mount -t proc proc /proc
+read -r up _ < /proc/uptime
+echo "VIREO-L1-INIT uptime=$up"
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /tmp /run /root
+mount -t tmpfs tmpfs /dev/shm
+mount -t devpts devpts /dev/pts 2>/dev/null
+
+ok=1
+while read -r m; do
+	[ -n "$m" ] || continue
+	if ! out=$(insmod "/l1-modules/$m.ko" 2>&1); then
+		echo "VIREO-L1-FAIL insmod $m: $out"
+		ok=0
+	fi
+done < /l1-modules/load.list
+
+if [ -c /dev/kvm ]; then
+	p=/sys/module/kvm_amd/parameters
+	echo "VIREO-L1-KVM ok npt=$(cat $p/npt 2>/dev/null) nested=$(cat $p/nested 2>/dev/null) avic=$(cat $p/avic 2>/dev/null)"
+else
+	echo "VIREO-L1-FAIL no /dev/kvm after loading the modules"
+	ok=0
+fi
+
+if [ $ok = 1 ]; then
+	read -r up _ < /proc/uptime
+	echo "VIREO-L1-JOB-START uptime=$up"
+	cd /tmp
+	sh /job.sh < /dev/null
+	rc=$?
+else
+	dmesg | grep -iE 'kvm|svm|npt' | sed 's/^/VIREO-L1-LOG /'
+	rc=125
+fi
+read -r up _ < /proc/uptime
+echo "VIREO-L1-EXIT rc=$rc uptime=$up"
+stty -F /dev/console onlcr 2>/dev/null	# drain the console (TCSADRAIN)
+sync
+poweroff -f
+while :; do sleep 3600; done

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Run a job inside the nested test host (L1): QEMU/TCG with emulated AMD-V.
+
+    nested-host.py --fixtures DIR [--exe PATH[:DEST]]... [--file PATH[:DEST]]...
+                   (--job SCRIPT | --command 'shell command') [--timeout S] [--log FILE]
+
+L1 boots the fixtures' Debian kernel (vmlinuz) with an initramfs holding
+busybox, irqbypass/kvm/kvm-amd, tests/guest/l1-init.sh as /init, the files it
+is asked to carry and /job.sh. --exe also carries every shared library ldd
+lists for the program and its dynamic loader, at their host paths. /init loads
+the modules, checks /dev/kvm, runs /job.sh, prints "VIREO-L1-EXIT rc=N" and
+powers L1 off. L1's console is streamed to stdout and to the log file.
+
+Exit status: the job's, 124 when the timeout killed QEMU, 125 when L1 failed
+(no /dev/kvm, no exit line).
+
+Carried files land at DEST (default: /vireo/bin/NAME for --exe,
+/vireo/NAME for --file). The initramfs is cached in DIR/l1/ by the content
+hash of everything in it.
+"""
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixturelib import (HERE, Cpio, FixtureError, add_busybox, elf_interp,  # noqa: E402
+                        ldd_closure, need_tool, sha256_bytes, sha256_file)
+
+P = "nested-host"
+L1_CMDLINE = "console=ttyS0 quiet panic=-1"
+KEEP_ARCHIVES = 4
+
+
+def say(msg):
+    print(f"{P}: {msg}", flush=True)
+
+
+class HashCache:
+    """sha256 of files, remembered by (path, size, mtime)."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            with open(path) as f:
+                self.d = json.load(f)
+        except (OSError, ValueError):
+            self.d = {}
+        self.dirty = False
+
+    def get(self, path):
+        st = os.stat(path)
+        key = os.path.realpath(path)
+        sig = [st.st_size, st.st_mtime_ns]
+        e = self.d.get(key)
+        if e and e[0] == sig:
+            return e[1]
+        h = sha256_file(path)
+        self.d[key] = [sig, h]
+        self.dirty = True
+        return h
+
+    def save(self):
+        if self.dirty:
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.d, f)
+            os.rename(tmp, self.path)
+
+
+def expand_carry(exes, files):
+    """[(src, dest)] for executables (+ libraries + loader) and plain files."""
+    out = {}
+
+    def add(src, dest):
+        if not os.path.exists(src):
+            raise FixtureError(f"cannot carry '{src}' into L1: no such file")
+        if not os.path.isfile(src):
+            raise FixtureError(f"cannot carry '{src}' into L1: not a regular file")
+        if dest in out and os.path.realpath(out[dest]) != os.path.realpath(src):
+            raise FixtureError(f"two files want the L1 path {dest}: {out[dest]} and {src}")
+        out[dest] = src
+
+    for spec in exes:
+        src, _, dest = spec.partition(":")
+        dest = dest or "/vireo/bin/" + os.path.basename(src)
+        add(src, dest)
+        with open(src, "rb") as f:
+            head = f.read(65536)
+        if head[:4] == b"\x7fELF":
+            interp = elf_interp(head)
+            if interp:
+                add(interp, interp)
+                for lib in ldd_closure(src):
+                    add(lib, lib)
+        elif not head.startswith(b"#!"):
+            raise FixtureError(f"--exe {src}: neither an ELF program nor a script")
+    for spec in files:
+        src, _, dest = spec.partition(":")
+        dest = dest or "/vireo/" + os.path.basename(src)
+        add(src, dest)
+    return sorted((src, dest) for dest, src in out.items())
+
+
+def l1_base_inputs(fixtures):
+    bb = os.path.join(fixtures, "busybox")
+    md = os.path.join(fixtures, "l1-modules")
+    init = os.path.join(HERE, "l1-init.sh")
+    for p in (bb, os.path.join(md, "load.list"), init):
+        if not os.path.exists(p):
+            raise FixtureError(f"{p} is missing: run tests/guest/build-fixtures.py {fixtures} first")
+    return bb, md, init
+
+
+def build_l1_initramfs(fixtures, carry, job_text):
+    """Write the L1 initramfs for one run and return its path (delete it after).
+
+    It is two concatenated cpio archives: the cached content (busybox, the
+    modules, /init, the carried files; keyed by content hash in DIR/l1/) and
+    a small one holding /job.sh.
+    """
+    l1dir = os.path.join(fixtures, "l1")
+    os.makedirs(l1dir, exist_ok=True)
+    hc = HashCache(os.path.join(l1dir, "hashes.json"))
+    bb, md, init = l1_base_inputs(fixtures)
+    parts = [b"l1-initramfs-v3", hc.get(bb).encode(), hc.get(init).encode(),
+             hc.get(os.path.join(HERE, "fixturelib.py")).encode()]
+    for fn in sorted(os.listdir(md)):
+        parts.append(fn.encode() + b"=" + hc.get(os.path.join(md, fn)).encode())
+    for src, dest in carry:
+        parts.append(dest.encode() + b"=" + hc.get(src).encode())
+    key = sha256_bytes(b"\n".join(parts))[:20]
+    hc.save()
+    content = os.path.join(l1dir, f"l1-{key}.cpio")
+    if os.path.exists(content):
+        os.utime(content)
+        say(f"cached L1 initramfs {os.path.basename(content)}")
+    else:
+        size = sum(os.path.getsize(s) for s, _ in carry)
+        say(f"building the L1 initramfs ({len(carry)} carried files, {size >> 20} MiB)")
+        tmp = content + f".tmp{os.getpid()}"
+        with open(tmp, "wb") as f:
+            c = Cpio(f)
+            for d in ("dev", "proc", "sys", "tmp", "run", "root", "etc", "var/tmp", "vireo"):
+                c.dir(d)
+            c.chardev("dev/console", 5, 1)
+            c.chardev("dev/null", 1, 3, 0o666)
+            add_busybox(c, bb)
+            c.file("init", init, mode=0o755)
+            for fn in sorted(os.listdir(md)):
+                c.file("l1-modules/" + fn, os.path.join(md, fn), mode=0o644)
+            for src, dest in carry:
+                c.file(dest, src)
+            c.trailer()
+        os.rename(tmp, content)
+    # housekeeping: the few most recent content archives; run files left by crashes
+    now = time.time()
+    olds = sorted((p for p in os.listdir(l1dir) if p.startswith("l1-") and p.endswith(".cpio")),
+                  key=lambda p: os.path.getmtime(os.path.join(l1dir, p)), reverse=True)
+    stale = olds[KEEP_ARCHIVES:] + [p for p in os.listdir(l1dir) if p.startswith("run-")
+                                     and now - os.path.getmtime(os.path.join(l1dir, p)) > 86400]
+    for p in stale:
+        try:
+            os.unlink(os.path.join(l1dir, p))
+        except OSError:
+            pass
+    fd, path = tempfile.mkstemp(prefix="run-", suffix=".cpio", dir=l1dir)
+    with os.fdopen(fd, "wb") as out:
+        with open(content, "rb") as f:
+            shutil.copyfileobj(f, out, 1 << 20)
+        c = Cpio(out)
+        c.data("job.sh", job_text.encode(), mode=0o755)
+        c.trailer()
+    return path
+
+
+class L1Result:
+    def __init__(self):
+        self.job_rc = None          # from VIREO-L1-EXIT
+        self.timed_out = False
+        self.qemu_rc = None
+        self.phase = "L1 boot"
+        self.t = {}                 # marker -> host seconds since QEMU start
+        self.failures = []          # VIREO-L1-FAIL lines
+        self.tail = []              # last console lines
+
+    @property
+    def rc(self):
+        if self.timed_out:
+            return 124
+        if self.job_rc is None:
+            return 125
+        return self.job_rc
+
+
+def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=3072, cpus=1,
+           qemu="qemu-system-x86_64"):
+    """Boot L1 with INITRD; stream its console. on_line(text, t) sees each line."""
+    need_tool(qemu, "qemu-system-x86")
+    kernel = os.path.join(fixtures, "vmlinuz")
+    cmd = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt", "-m", str(memory),
+           "-smp", str(cpus), "-nographic", "-nic", "none", "-vga", "none", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
+           "-append", L1_CMDLINE]
+    res = L1Result()
+    logf = open(log, "w") if log else None
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    if logf:
+        logf.write(f"# {' '.join(cmd)}\n")
+    fd = proc.stdout.fileno()
+    buf = b""
+    exit_seen_at = None
+
+    def line_out(raw):
+        text = raw.decode(errors="replace").replace("\r", "")
+        t = time.monotonic() - t0
+        if logf:
+            logf.write(f"[{t:8.3f}] {text}\n")
+            logf.flush()
+        if echo:
+            print(text, flush=True)
+        res.tail.append(text)
+        del res.tail[:-200]
+        for marker, phase in (("VIREO-L1-INIT", "L1 module load"), ("VIREO-L1-JOB-START", "job"),
+                              ("VIREO-L1-EXIT", "L1 power off")):
+            if marker in text and marker not in res.t:
+                res.t[marker] = t
+                res.phase = phase
+        if "VIREO-L1-FAIL" in text:
+            res.failures.append(text[text.index("VIREO-L1-FAIL"):])
+        if "VIREO-L1-EXIT rc=" in text:
+            try:
+                res.job_rc = int(text.split("VIREO-L1-EXIT rc=", 1)[1].split()[0])
+            except ValueError:
+                pass
+        if on_line:
+            on_line(text, t)
+
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                res.timed_out = True
+                break
+            if exit_seen_at and now - exit_seen_at > 15:
+                break       # L1 did not power off: not the job's fault
+            r, _, _ = select.select([fd], [], [], min(1.0, deadline - now))
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                line_out(line)
+            if res.job_rc is not None and exit_seen_at is None:
+                exit_seen_at = time.monotonic()
+        if buf:
+            line_out(buf)
+    finally:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=5)
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+            if res.timed_out:
+                msg = (f"TIMEOUT: L1 did not finish within {timeout:.0f} s (phase: {res.phase}); "
+                       f"killed QEMU (pid {proc.pid})")
+                say(msg)
+                if logf:
+                    logf.write(f"# {msg}\n")
+        res.qemu_rc = proc.returncode
+        res.t["end"] = time.monotonic() - t0
+        if logf:
+            logf.close()
+    return res
+
+
+def describe(res):
+    t = res.t
+    parts = []
+    if "VIREO-L1-INIT" in t:
+        parts.append(f"L1 /init at {t['VIREO-L1-INIT']:.1f} s")
+    if "VIREO-L1-JOB-START" in t:
+        parts.append(f"job start {t['VIREO-L1-JOB-START']:.1f} s")
+    if "VIREO-L1-EXIT" in t:
+        parts.append(f"job end {t['VIREO-L1-EXIT']:.1f} s")
+    parts.append(f"QEMU exit {t.get('end', 0):.1f} s")
+    return ", ".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--fixtures", required=True, help="fixtures directory (build-fixtures.py)")
+    ap.add_argument("--exe", action="append", default=[], metavar="PATH[:DEST]",
+                    help="carry a program and its shared libraries (repeatable)")
+    ap.add_argument("--file", action="append", default=[], metavar="PATH[:DEST]",
+                    help="carry a file (repeatable)")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--job", help="shell script to run in L1 as /job.sh")
+    g.add_argument("--command", help="shell command to run in L1")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds before QEMU is killed (300)")
+    ap.add_argument("--log", help="also write L1's console, time-stamped, to this file")
+    ap.add_argument("--l1-memory", type=int, default=3072, help="L1 RAM in MiB (3072)")
+    ap.add_argument("--l1-cpus", type=int, default=1, help="L1 vCPUs (1)")
+    args = ap.parse_args()
+    fixtures = os.path.abspath(args.fixtures)
+    if args.job:
+        with open(args.job) as f:
+            job = f.read()
+    else:
+        job = "#!/bin/sh\n" + args.command + "\n"
+    carry = expand_carry(args.exe, args.file)
+    initrd = build_l1_initramfs(fixtures, carry, job)
+    say(f"booting L1 (QEMU TCG, emulated AMD-V), timeout {args.timeout:.0f} s")
+    try:
+        res = run_l1(fixtures, initrd, args.timeout, log=args.log, memory=args.l1_memory, cpus=args.l1_cpus)
+    finally:
+        os.unlink(initrd)
+    say(describe(res))
+    for f in res.failures:
+        say(f"L1 failure: {f}")
+    if res.timed_out:
+        return 124
+    if res.job_rc is None:
+        say(f"L1 ended without a VIREO-L1-EXIT line (QEMU status {res.qemu_rc}, phase: {res.phase})")
+        return 125
+    say(f"job exit status {res.job_rc}")
+    return res.job_rc
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except FixtureError as e:
+        print(f"{P}: FAILED: {e}", file=sys.stderr, flush=True)
+        sys.exit(125)
+    except OSError as e:
+        print(f"{P}: FAILED: {e.filename or ''}: {e.strerror}", file=sys.stderr, flush=True)
+        sys.exit(125)
