@@ -6,8 +6,8 @@
  *   first_run_s   spawn -> first KVM_RUN: vireo-worker reports it (--timing);
  *                 QEMU's kvm_run_exit trace gives the first exit, just after
  *   wall_s, cpu_s the whole run; CPU time of all its threads (rusage)
- *   overhead_kb   the largest VmRSS - RssShmem seen (guest RAM is shmem for
- *                 both: our memfd, QEMU's memory-backend-memfd)
+ *   overhead_kb   the largest RSS outside guest RAM seen (guest RAM is a
+ *                 memfd for both: ours, QEMU's memory-backend-memfd)
  * Prints one line: "bench LABEL key=value ...".
  */
 #include <errno.h>
@@ -37,23 +37,35 @@ static double now_real(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static long status_kb(pid_t pid, const char *key)
+/*
+ * RSS outside guest RAM: the sum of every mapping's Rss in smaps, less the
+ * mappings of memfds (our guest RAM, QEMU's memory-backend-memfd). Program
+ * files are counted in both, even when they live on a RAM file system.
+ */
+static long overhead_kb(pid_t pid)
 {
-	char path[64], line[256];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	long v = -1;
-	size_t kl = strlen(key);
+	long total = 0, guest = 0;
+	int in_memfd = 0;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-			v = strtol(line + kl + 1, NULL, 10);
-			break;
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, ' ')) {
+			in_memfd = strstr(line, "/memfd:") != NULL;
+			continue;
+		}
+		if (strncmp(line, "Rss:", 4) == 0) {
+			long kb = strtol(line + 4, NULL, 10);
+			total += kb;
+			if (in_memfd)
+				guest += kb;
 		}
 	}
 	fclose(f);
-	return v;
+	return total - guest;
 }
 
 struct linebuf {
@@ -156,10 +168,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench-run: %s: timeout after %.0f s\n", label, timeout);
 			break;
 		}
-		int n = poll(pfd, 2, 50);
-		long rss = status_kb(pid, "VmRSS"), shm = status_kb(pid, "RssShmem");
-		if (rss >= 0 && shm >= 0 && rss - shm > max_overhead)
-			max_overhead = rss - shm;
+		int n = poll(pfd, 2, 100);
+		long ov = overhead_kb(pid);
+		if (ov > max_overhead)
+			max_overhead = ov;
 		if (n <= 0)
 			continue;
 		for (int k = 0; k < 2; k++) {

@@ -47,10 +47,10 @@ def job_script(a, worker, bench_run, qemu, kernel, initrd):
             f"--serial stdio --timing")
     peer_args = (f"-M microvm,x-option-roms=off,rtc=on,acpi=on,pit=on,pic=on,isa-serial=on,memory-backend=ram "
                  f"-object memory-backend-memfd,id=ram,size={a.memory} -accel kvm -cpu host -smp {a.cpus} "
-                 f"-m {a.memory} -nodefaults -no-user-config -display none -serial stdio -no-reboot "
+                 f"-m {a.memory} -L /usr/share/qemu -nodefaults -no-user-config -display none -serial stdio -no-reboot "
                  f"-kernel {kernel} -initrd {initrd} -append {shlex.quote(CMDLINE)}")
     peer = f"{bench_run} --label peer -- {qemu} {peer_args}"
-    peer_traced = f"{bench_run} --label peer-traced -- {qemu} {peer_args} -trace kvm_run_exit"
+    peer_traced = f"{bench_run} --label peer-traced -- {qemu} {peer_args} -msg timestamp=on -trace kvm_run_exit"
     lines = ["set -u", f"for r in $(seq {a.rounds}); do", f"  {ours}", f"  {peer}", f"  {peer_traced}", "done"]
     return "\n".join(lines) + "\n"
 
@@ -108,7 +108,8 @@ def main():
         for f in QEMU_DATA:
             p = os.path.join("/usr/share/qemu", f)
             if os.path.exists(p):
-                cmd += ["--file", f"{p}:{p}"]
+                # Debian's firmware names are symlinks: carry the real file under the name QEMU asks for.
+                cmd += ["--file", f"{os.path.realpath(p)}:{p}"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         out = proc.stdout
         if proc.returncode:
