@@ -46,6 +46,8 @@ int boot_bzimage_load(const struct guest_ram *ram, const struct boot_config *cfg
 
 	const uint8_t *kernel = img + setup_size;
 	size_t kernel_size = size - setup_size;
+	if (kernel_size <= 0x200)
+		return -ENOEXEC;   /* the 64-bit entry must lie inside the image */
 	uint64_t init_size = rd(img, BP_INIT_SIZE, 4);
 	uint64_t align = rd(img, BP_KERNEL_ALIGNMENT, 4);
 	uint64_t load = rd(img, BP_PREF_ADDRESS, 8);

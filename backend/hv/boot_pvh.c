@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "hv/boot.h"
@@ -81,9 +82,10 @@ int pvh_find_entry(const uint8_t *elf, size_t size, uint64_t *entry)
 }
 
 static int pvh_load_segments(const struct guest_ram *ram, const uint8_t *elf, size_t size,
-			     const Elf64_Ehdr *eh, uint64_t *image_end)
+			     const Elf64_Ehdr *eh, uint64_t entry, uint64_t *image_end)
 {
 	uint64_t end = 0;
+	bool entry_loaded = false;
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
 		elf_phdr(elf, eh, i, &ph);
@@ -98,8 +100,11 @@ static int pvh_load_segments(const struct guest_ram *ram, const uint8_t *elf, si
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		if (ph.p_paddr + ph.p_memsz > end)
 			end = ph.p_paddr + ph.p_memsz;
+		if (entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_filesz)
+			entry_loaded = true;
 	}
-	if (end == 0)
+	/* An entry point outside what the image loads would run whatever RAM holds. */
+	if (end == 0 || !entry_loaded)
 		return -ENOEXEC;
 	*image_end = end;
 	return 0;
@@ -122,7 +127,7 @@ int boot_pvh_load(const struct guest_ram *ram, const struct boot_config *cfg,
 	/* The entry runs in 32-bit mode without paging. */
 	if (rip >= 4 * GiB)
 		return -ENOEXEC;
-	r = pvh_load_segments(ram, elf, size, &eh, &image_end);
+	r = pvh_load_segments(ram, elf, size, &eh, rip, &image_end);
 	if (r < 0)
 		return r;
 

@@ -141,6 +141,9 @@ static void test_rejects(void)
 	/* The PVH note's type changed: no entry point at all. */
 	corrupt_and_expect(notes + 2 * 20 + 8, &notype, 4, -ENOEXEC);
 	corrupt_and_expect(notes + 2 * 20 + 16, &high_entry, 8, -ENOEXEC);
+	/* An entry below 4 GiB but outside the loaded segment (found by the fuzzer). */
+	uint64_t stray_entry = SEG_PADDR + SEG_FILESZ + 16;
+	corrupt_and_expect(notes + 2 * 20 + 16, &stray_entry, 8, -ENOEXEC);
 
 	/* Every truncation of a valid image fails cleanly. */
 	g_autoptr(GByteArray) img = make_elf();
