@@ -20,7 +20,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.path.join(ROOT, "tests", "guest")
-CMDLINE = "console=ttyS0 quiet vireo.scenario=demo"
+CMDLINE = "console=ttyS0 quiet vireo.scenario=demo vireo.quiet=1"
 
 
 def load_nested_host():
@@ -73,7 +73,7 @@ def main():
     initramfs = nh.build_l1_initramfs(os.path.abspath(a.fixtures), carry, job)
     cmd = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt", "-m", "3072",
            "-smp", "1", "-nographic", "-echr", "0x1d", "-nic", "none", "-vga", "none", "-no-reboot",
-           "-kernel", kernel, "-initrd", initramfs, "-append", nh.L1_CMDLINE]
+           "-kernel", kernel, "-initrd", initramfs, "-append", nh.L1_CMDLINE + " loglevel=1"]
     try:
         rc = subprocess.call(cmd)
     finally:

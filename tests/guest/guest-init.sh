@@ -43,10 +43,10 @@ while read -r m; do
 	else
 		failed=$((failed + 1))
 		result "module.$m" failed
-		echo "VIREO-FAIL insmod $m ($out)"
+		echo "VIREO-FAIL insmod $m ($out)" >> "$VIREO_OUT"
 	fi
 done < /modules/load.list
-echo "VIREO-MODULES-LOADED uptime=$(uptime_s) loaded=$loaded failed=$failed"
+echo "VIREO-MODULES-LOADED uptime=$(uptime_s) loaded=$loaded failed=$failed" >> "$VIREO_OUT"
 
 rc=0
 case "$scenario" in
@@ -58,7 +58,7 @@ case "$scenario" in
 	rc=2 ;;
 *)
 	if [ -f "/scenarios/$scenario.sh" ]; then
-		echo "VIREO-SCENARIO-START name=$scenario"
+		echo "VIREO-SCENARIO-START name=$scenario" >> "$VIREO_OUT"
 		sh "/scenarios/$scenario.sh"
 		rc=$?
 	else
@@ -66,7 +66,7 @@ case "$scenario" in
 		rc=2
 	fi ;;
 esac
-echo "VIREO-SCENARIO-END rc=$rc"
+echo "VIREO-SCENARIO-END rc=$rc" >> "$VIREO_OUT"
 if [ -n "$shell" ]; then
 	echo "vireo: vireo.shell=1: shell on the console; 'poweroff -f' to end"
 	setsid cttyhack sh

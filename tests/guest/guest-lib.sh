@@ -2,13 +2,19 @@
 # /lib/vireo.sh: helpers for the guest /init and the scenarios (busybox sh).
 # Source it: . /lib/vireo.sh
 
+# vireo.quiet=1 (the demo VM): harness lines go to /tmp/vireo.log, not the console
+case " $(cat /proc/cmdline 2>/dev/null) " in
+*" vireo.quiet=1 "*) VIREO_OUT=/tmp/vireo.log ;;
+*) VIREO_OUT=/dev/console ;;
+esac
+
 # result KEY VALUE: one result line for the harness
 result() {
-	echo "VIREO-RESULT $1=$2"
+	echo "VIREO-RESULT $1=$2" >> "$VIREO_OUT"
 }
 
 fail() {
-	echo "VIREO-FAIL $*"
+	echo "VIREO-FAIL $*" >> "$VIREO_OUT"
 }
 
 uptime_s() {
