@@ -2,14 +2,13 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
 
 #include "control.h"
+#include "unixsock.h"
 
 #define CONTROL_LINE_MAX 1024
 #define CONTROL_CLIENTS_MAX 16
@@ -80,13 +79,10 @@ static gboolean control_on_client(gint fd, GIOCondition cond, gpointer data)
 static gboolean control_on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct control *c = data;
-	int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int cfd = unixsock_accept_same_user(fd);
 	if (cfd < 0)
 		return G_SOURCE_CONTINUE;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != getuid() ||
-	    c->clients->len >= CONTROL_CLIENTS_MAX) {
+	if (c->clients->len >= CONTROL_CLIENTS_MAX) {
 		close(cfd);
 		return G_SOURCE_CONTINUE;
 	}
@@ -101,23 +97,9 @@ static gboolean control_on_accept(gint fd, GIOCondition cond, gpointer data)
 
 struct control *control_open(const char *path, control_handler_fn handler, void *opaque, GError **error)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "control socket %s: path too long (at most %zu bytes)", path, sizeof(addr.sun_path) - 1);
-		return NULL;
-	}
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = unixsock_listen(path, "control socket", 4, error);
 	if (fd < 0)
-		goto fail;
-	unlink(path);
-	mode_t old = umask(0077);
-	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old);
-	if (r < 0 || listen(fd, 4) < 0)
-		goto fail;
-
+		return NULL;
 	struct control *c = g_new0(struct control, 1);
 	c->fd = fd;
 	c->path = g_strdup(path);
@@ -126,12 +108,6 @@ struct control *control_open(const char *path, control_handler_fn handler, void 
 	c->clients = g_ptr_array_new_with_free_func(control_client_free);
 	c->source = g_unix_fd_add(fd, G_IO_IN, control_on_accept, c);
 	return c;
-fail:
-	g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "control socket %s: %s", path,
-		    g_strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return NULL;
 }
 
 void control_close(struct control *c)

@@ -17,6 +17,7 @@
 #include <glib-unix.h>
 
 #include "vireo-config.h"
+#include "hv/boot.h"
 #include "hv/hostcheck.h"
 #include "hv/layout.h"
 #include "control.h"
@@ -409,6 +410,12 @@ int main(int argc, char **argv)
 	}
 	w.cfg.kernel = kernel_bytes;
 	w.cfg.initrd = initrd_bytes;
+	gsize ksize;
+	const uint8_t *kdata = g_bytes_get_data(kernel_bytes, &ksize);
+	if (boot_detect_format(kdata, ksize) == BOOT_FORMAT_UNKNOWN) {
+		g_printerr("vireo-worker: kernel %s: neither a bzImage nor an ELF vmlinux\n", kernel);
+		return WORKER_EXIT_ERROR;
+	}
 
 	if (worker_host_check(force_kvm) < 0)
 		return WORKER_EXIT_ERROR;

@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 
 #include "serial.h"
+#include "unixsock.h"
 
 #define SERIAL_BACKLOG_BYTES (64 * 1024)   /* replayed to a socket client that connects late */
 #define SERIAL_ESCAPE 0x01                  /* Ctrl-A */
@@ -80,33 +81,6 @@ static void serial_sink_write(void *opaque, const uint8_t *buf, size_t len)
 	g_mutex_unlock(&s->lock);
 }
 
-static int serial_listen_unix(const char *path, GError **error)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "serial socket %s: path too long (at most %zu bytes)", path, sizeof(addr.sun_path) - 1);
-		return -1;
-	}
-	strcpy(addr.sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		goto fail;
-	unlink(path);
-	mode_t old = umask(0077);
-	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
-	umask(old);
-	if (r < 0 || listen(fd, 1) < 0)
-		goto fail;
-	return fd;
-fail:
-	g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "serial socket %s: %s", path,
-		    g_strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 struct serial *serial_open(const char *spec, GError **error)
 {
 	g_autofree struct serial *s = g_new0(struct serial, 1);
@@ -130,7 +104,7 @@ struct serial *serial_open(const char *spec, GError **error)
 		s->kind = SERIAL_UNIX;
 		s->socket_path = g_strdup(spec + 5);
 		s->backlog = g_byte_array_new();
-		s->listen_fd = serial_listen_unix(s->socket_path, error);
+		s->listen_fd = unixsock_listen(s->socket_path, "serial socket", 1, error);
 		if (s->listen_fd < 0) {
 			g_byte_array_unref(s->pending_in);
 			g_byte_array_unref(s->backlog);
@@ -238,15 +212,9 @@ static gboolean serial_on_input(gint fd, GIOCondition cond, gpointer data)
 static gboolean serial_on_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct serial *s = data;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int c = unixsock_accept_same_user(fd);
 	if (c < 0)
 		return G_SOURCE_CONTINUE;
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid()) {
-		close(c);
-		return G_SOURCE_CONTINUE;
-	}
 	serial_drop_client(s);   /* one console client at a time: the newest wins */
 	g_mutex_lock(&s->lock);
 	s->out_fd = s->in_fd = c;
