@@ -20,6 +20,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.path.join(ROOT, "tests", "guest")
+sys.path.insert(0, GUEST)
+from fixturelib import choose_kvm_path  # noqa: E402
 CMDLINE = "console=ttyS0 quiet vireo.scenario=demo vireo.quiet=1"
 
 
@@ -29,17 +31,6 @@ def load_nested_host():
     spec.loader.exec_module(mod)
     return mod
 
-
-def choose_path(forced):
-    if forced != "auto":
-        return forced, f"forced with --path {forced}"
-    if os.path.isdir("/sys/module/kvm_pvm"):
-        return "nested", "this /dev/kvm is PVM (kvm_pvm), which cannot run a stock kernel"
-    if not os.path.exists("/dev/kvm"):
-        return "nested", "this machine has no /dev/kvm"
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return "nested", "this user cannot open /dev/kvm (join the kvm group for the fast path)"
-    return "direct", "hardware KVM"
 
 
 def main():
@@ -54,7 +45,7 @@ def main():
     subprocess.run([sys.executable, os.path.join(GUEST, "build-fixtures.py"), a.fixtures], check=True)
     kernel = os.path.join(a.fixtures, "vmlinuz")
     initrd = os.path.join(a.fixtures, "guest.cpio.gz")
-    path, why = choose_path(a.path)
+    path, why = choose_kvm_path(a.path)
     worker_args = ["--kernel", kernel, "--initrd", initrd, "--cmdline", CMDLINE, "--memory", a.memory,
                    "--cpus", str(a.cpus), "--serial", "stdio", "--name", "demo"]
     if path == "direct":

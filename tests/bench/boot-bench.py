@@ -26,19 +26,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(os.path.dirname(HERE), "guest")
 sys.path.insert(0, GUEST)
+from fixturelib import choose_kvm_path  # noqa: E402
 
 QEMU_DATA = ["qboot.rom", "bios-microvm.bin", "linuxboot_dma.bin", "kvmvapic.bin"]
 CMDLINE = "console=ttyS0 quiet vireo.scenario=boot"
 
-
-def choose_path(forced):
-    if forced != "auto":
-        return forced, f"forced with --path {forced}"
-    if os.path.isdir("/sys/module/kvm_pvm"):
-        return "nested", "this /dev/kvm is PVM"
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return "nested", "no usable /dev/kvm"
-    return "direct", "hardware KVM"
 
 
 def job_script(a, worker, bench_run, qemu, kernel, initrd):
@@ -89,7 +81,7 @@ def main():
     qemu = shutil.which("qemu-system-x86_64")
     if not qemu:
         sys.exit("bench: qemu-system-x86_64 not found (Debian package qemu-system-x86)")
-    path, why = choose_path(a.path)
+    path, why = choose_kvm_path(a.path)
     print(f"bench: using {'the nested test host' if path == 'nested' else '/dev/kvm directly'} ({why}); "
           f"{a.rounds} rounds, ours/peer alternated", flush=True)
 

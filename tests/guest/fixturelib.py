@@ -24,6 +24,21 @@ def say(prefix, msg):
     print(f"{prefix}: {msg}", flush=True)
 
 
+def choose_kvm_path(forced="auto"):
+    """("direct" | "nested", why): where a stock guest can run from this host."""
+    if forced in ("direct", "nested"):
+        return forced, f"forced with --path {forced}"
+    if os.path.isdir("/sys/module/kvm_pvm"):
+        return "nested", "this /dev/kvm is PVM (kvm_pvm), which cannot run a stock kernel"
+    if not os.path.exists("/dev/kvm"):
+        return "nested", "there is no /dev/kvm"
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+    except OSError as e:
+        return "nested", f"/dev/kvm: {e.strerror}"
+    return "direct", "hardware KVM"
+
+
 def sha256_file(path, bufsize=1 << 20):
     h = hashlib.sha256()
     with open(path, "rb") as f:

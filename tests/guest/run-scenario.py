@@ -41,7 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from fixturelib import FixtureError  # noqa: E402
+from fixturelib import FixtureError, choose_kvm_path  # noqa: E402
 
 P = "harness"
 
@@ -165,22 +165,6 @@ class Console:
 
 
 # --------------------------------------------------------------------------
-
-def choose_path(forced):
-    if forced == "direct":
-        return "direct", "forced with --path direct"
-    if forced == "nested":
-        return "nested", "forced with --path nested"
-    if os.path.isdir("/sys/module/kvm_pvm"):
-        return "nested", "this /dev/kvm is PVM"
-    if not os.path.exists("/dev/kvm"):
-        return "nested", "there is no /dev/kvm"
-    try:
-        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
-        os.close(fd)
-    except OSError as e:
-        return "nested", f"/dev/kvm: {e.strerror}"
-    return "direct", "hardware KVM"
 
 
 def load_nested_host():
@@ -537,7 +521,7 @@ def main():
             say("FAILED: the fixtures could not be built (see above)")
             return 1
 
-    path, why = choose_path(args.path)
+    path, why = choose_kvm_path(args.path)
     if args.timeout is None:
         args.timeout = 300 if path == "nested" else 120
     if path == "nested":
