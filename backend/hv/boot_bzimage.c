@@ -5,19 +5,16 @@
 #include "hv/boot.h"
 #include "hv/bootparams.h"
 #include "hv/layout.h"
+#include "hv/le.h"
 
 static uint64_t rd(const uint8_t *p, unsigned off, unsigned len)
 {
-	uint64_t v = 0;
-	for (unsigned i = 0; i < len; i++)
-		v |= (uint64_t)p[off + i] << (8 * i);
-	return v;
+	return le_get(p + off, len);
 }
 
 static void wr(uint8_t *p, unsigned off, unsigned len, uint64_t v)
 {
-	for (unsigned i = 0; i < len; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
+	le_put(p + off, len, v);
 }
 
 int boot_bzimage_load(const struct guest_ram *ram, const struct boot_config *cfg,

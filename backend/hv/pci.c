@@ -2,22 +2,19 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hv/le.h"
 #include "hv/pci.h"
 
 #define PCI_CONFIG_ENABLE   0x80000000u
 
 static uint32_t cfg_get(const uint8_t *c, unsigned off, unsigned len)
 {
-	uint32_t v = 0;
-	for (unsigned i = 0; i < len; i++)
-		v |= (uint32_t)c[off + i] << (8 * i);
-	return v;
+	return (uint32_t)le_get(c + off, len);
 }
 
 static void cfg_put(uint8_t *c, unsigned off, unsigned len, uint32_t v)
 {
-	for (unsigned i = 0; i < len; i++)
-		c[off + i] = (uint8_t)(v >> (8 * i));
+	le_put(c + off, len, v);
 }
 
 void pci_bus_init(struct pci_bus *bus)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv/le.h"
+
 struct iobus_ops {
 	/* offset is relative to the registered base; len is 1, 2, 4 or 8 and
 	 * data holds little-endian bytes. A read fills all len bytes. */
@@ -35,14 +37,10 @@ uint64_t iobus_unclaimed_count(const struct iobus *bus);
 
 static inline uint64_t iobus_get_le(const uint8_t *data, uint32_t len)
 {
-	uint64_t v = 0;
-	for (uint32_t i = 0; i < len && i < 8; i++)
-		v |= (uint64_t)data[i] << (8 * i);
-	return v;
+	return le_get(data, len);
 }
 
 static inline void iobus_put_le(uint8_t *data, uint32_t len, uint64_t v)
 {
-	for (uint32_t i = 0; i < len && i < 8; i++)
-		data[i] = (uint8_t)(v >> (8 * i));
+	le_put(data, len, v);
 }
