@@ -24,7 +24,7 @@ int unixsock_listen(const char *path, const char *what, int backlog, GError **er
 		goto fail;
 	unlink(path);
 	/* The umask covers the window between bind and a chmod that would come too late. */
-	mode_t old = umask(0077);
+	mode_t old = umask(0177);   /* sockets are created 0777 & ~umask: this gives 0600 */
 	int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
 	if (r < 0 || listen(fd, backlog) < 0)
