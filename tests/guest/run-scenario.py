@@ -353,7 +353,7 @@ def run_nested(args, con, t0):
     try:
         res = nh.run_l1(args.fixtures, l1rd, args.timeout, log=args.log, echo=False,
                         on_line=lambda text, t: con.feed(text, t + (t_l1 - t0)),
-                        cpus=args.l1_cpus)
+                        cpus=args.l1_cpus, memory=args.l1_memory)
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
         return False
@@ -475,6 +475,7 @@ def main():
                     help="nested: also carry this file into L1")
     ap.add_argument("--peer-qemu", metavar="SCRIPT", help="use tests/bench/peer-qemu.sh as the VMM")
     ap.add_argument("--l1-cpus", type=int, default=1)
+    ap.add_argument("--l1-memory", type=int, default=3072, help="nested host RAM in MiB (3072)")
     ap.add_argument("--no-build-fixtures", action="store_true")
     args = ap.parse_args()
 
