@@ -64,7 +64,7 @@ def main():
     initramfs = nh.build_l1_initramfs(os.path.abspath(a.fixtures), carry, job)
     cmd = ["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt", "-m", "3072",
            "-smp", "1", "-nographic", "-echr", "0x1d", "-nic", "none", "-vga", "none", "-no-reboot",
-           "-kernel", kernel, "-initrd", initramfs, "-append", nh.L1_CMDLINE + " loglevel=1"]
+           "-kernel", kernel, "-initrd", initramfs, "-append", nh.L1_CMDLINE]
     try:
         rc = subprocess.call(cmd)
     finally:

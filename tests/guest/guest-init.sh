@@ -15,6 +15,11 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc 2>/dev/null
 read -r up _ < /proc/uptime
 echo "VIREO-GUEST-INIT uptime=$up"
+# With quiet, keep the kernel off the console: its messages would split our
+# result lines mid-way. Scenarios read dmesg themselves.
+case " $(cat /proc/cmdline) " in
+*" quiet "*) dmesg -n 1 ;;
+esac
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm

@@ -37,7 +37,8 @@ from fixturelib import (HERE, Cpio, FixtureError, add_busybox, elf_interp,  # no
                         ldd_closure, need_tool, sha256_bytes, sha256_file)
 
 P = "nested-host"
-L1_CMDLINE = "console=ttyS0 quiet panic=-1"
+# loglevel=1: L1 kernel messages would interleave mid-line with the guest console it relays.
+L1_CMDLINE = "console=ttyS0 quiet loglevel=1 panic=-1"
 KEEP_ARCHIVES = 4
 
 

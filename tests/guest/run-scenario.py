@@ -309,15 +309,18 @@ def nested_job(args, worker_l1, ctl_l1, kernel_l1, initrd_l1):
             "  done",
             f'  echo "VIREO-HOST-REQUEST {command}"',
             f"  {act}",
-            ") &",
+            # Not on the console while the guest writes to it: bytes of both
+            # would interleave mid-line. Printed once the worker has exited.
+            ") > /tmp/host-requests.log 2>&1 &",
         ]
     lines += [
         'read -r up _ < /proc/uptime; echo "VIREO-WORKER-START uptime=$up"',
         f"echo {shlex.quote('worker: ' + q)}",
         f"{{ {q} < /dev/null 2>&1; echo $? > /tmp/worker.rc; }} | tee /tmp/l2.log",
         "rc=$(cat /tmp/worker.rc 2>/dev/null || echo 255)",
-        'read -r up _ < /proc/uptime; echo "VIREO-WORKER-EXIT rc=$rc uptime=$up"',
         "wait",
+        "[ -e /tmp/host-requests.log ] && cat /tmp/host-requests.log",
+        'read -r up _ < /proc/uptime; echo "VIREO-WORKER-EXIT rc=$rc uptime=$up"',
         "exit $rc",
     ]
     return "\n".join(lines) + "\n"
