@@ -7,11 +7,14 @@ nested-host.py and run-scenario.py.
 
 import hashlib
 import os
+import select
+import signal
 import shutil
 import stat
 import struct
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,6 +40,54 @@ def choose_kvm_path(forced="auto"):
     except OSError as e:
         return "nested", f"/dev/kvm: {e.strerror}"
     return "direct", "hardware KVM"
+
+
+def stream_lines(proc, deadline, on_line, give_up=None):
+    """Feed each line of proc.stdout (decoded) to on_line until end of file,
+    the process ending, give_up(now) returning true, or the monotonic
+    deadline. A last unterminated line is fed too. Returns True on timeout."""
+    fd = proc.stdout.fileno()
+    buf = b""
+    timed_out = False
+    try:
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                timed_out = True
+                break
+            if give_up and give_up(now):
+                break
+            r, _, _ = select.select([fd], [], [], min(1.0, deadline - now))
+            if not r:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                on_line(raw.decode(errors="replace"))
+    finally:
+        if buf:
+            on_line(buf.decode(errors="replace"))
+    return timed_out
+
+
+def stop_process_group(proc):
+    """SIGTERM the process group of proc, SIGKILL it if it lingers 5 s."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def sha256_file(path, bufsize=1 << 20):

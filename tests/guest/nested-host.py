@@ -23,9 +23,7 @@ hash of everything in it.
 import argparse
 import json
 import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +32,8 @@ import time
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixturelib import (HERE, Cpio, FixtureError, add_busybox, elf_interp,  # noqa: E402
-                        ldd_closure, need_tool, sha256_bytes, sha256_file)
+                        ldd_closure, need_tool, sha256_bytes, sha256_file, stop_process_group,
+                        stream_lines)
 
 P = "nested-host"
 # loglevel=1: L1 kernel messages would interleave mid-line with the guest console it relays.
@@ -219,12 +218,10 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
                             stderr=subprocess.STDOUT, start_new_session=True)
     if logf:
         logf.write(f"# {' '.join(cmd)}\n")
-    fd = proc.stdout.fileno()
-    buf = b""
-    exit_seen_at = None
+    exit_seen = []
 
-    def line_out(raw):
-        text = raw.decode(errors="replace").replace("\r", "")
+    def line_out(text):
+        text = text.replace("\r", "")
         t = time.monotonic() - t0
         if logf:
             logf.write(f"[{t:8.3f}] {text}\n")
@@ -248,41 +245,17 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
         if on_line:
             on_line(text, t)
 
+    def give_up(now):
+        # L1 printed its exit line but did not power off: not the job's fault.
+        if res.job_rc is not None and not exit_seen:
+            exit_seen.append(now)
+        return bool(exit_seen) and now - exit_seen[0] > 15
+
     try:
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                res.timed_out = True
-                break
-            if exit_seen_at and now - exit_seen_at > 15:
-                break       # L1 did not power off: not the job's fault
-            r, _, _ = select.select([fd], [], [], min(1.0, deadline - now))
-            if not r:
-                if proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                line_out(line)
-            if res.job_rc is not None and exit_seen_at is None:
-                exit_seen_at = time.monotonic()
-        if buf:
-            line_out(buf)
+        res.timed_out = stream_lines(proc, deadline, line_out, give_up)
     finally:
         if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=5)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+            stop_process_group(proc)
             if res.timed_out:
                 msg = (f"TIMEOUT: L1 did not finish within {timeout:.0f} s (phase: {res.phase}); "
                        f"killed QEMU (pid {proc.pid})")

@@ -30,9 +30,7 @@ import importlib.util
 import json
 import os
 import re
-import select
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +39,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from fixturelib import FixtureError, choose_kvm_path  # noqa: E402
+from fixturelib import FixtureError, choose_kvm_path, stop_process_group, stream_lines  # noqa: E402
 
 P = "harness"
 
@@ -219,44 +217,17 @@ def run_direct(args, con, t0):
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + args.timeout
     timed_out = False
-    fd = proc.stdout.fileno()
-    buf = b""
+    def on_line(text):
+        con.feed(text, time.monotonic() - t0)
+        if request and not con.request_sent and request[0] in text:
+            do_request_direct(args, con, control, request[1], t0)
+
     try:
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                timed_out = True
-                break
-            r, _, _ = select.select([fd], [], [], min(1.0, deadline - now))
-            if not r:
-                if proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                raw, buf = buf.split(b"\n", 1)
-                text = raw.decode(errors="replace")
-                con.feed(text, time.monotonic() - t0)
-                if request and not con.request_sent and request[0] in text:
-                    do_request_direct(args, con, control, request[1], t0)
-        if buf:
-            con.feed(buf.decode(errors="replace"), time.monotonic() - t0)
+        timed_out = stream_lines(proc, deadline, on_line)
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
     finally:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=5)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+        stop_process_group(proc)
         try:
             for f in os.listdir(tmp):
                 os.unlink(os.path.join(tmp, f))
