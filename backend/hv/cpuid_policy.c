@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hv/cpuid_policy.h"
+#include "hv/hyperv_tlfs.h"
 
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_HV_BASE          0x40000000u
@@ -103,6 +104,38 @@ static int cpuid_push(struct cpuid_table *out, const struct kvm_cpuid_entry2 *e)
 	return 0;
 }
 
+/* The Hyper-V leaves: what hyperv-host.md section 1 recommends, no more. */
+static int cpuid_add_hyperv(const struct cpuid_policy *pol, struct cpuid_table *out)
+{
+	const struct kvm_cpuid_entry2 leaves[] = {
+		{ .function = HV_CPUID_VENDOR, .eax = HV_CPUID_MAX_LEAF, .ebx = HV_SIGNATURE_EBX,
+		  .ecx = HV_SIGNATURE_ECX, .edx = HV_SIGNATURE_EDX },
+		{ .function = HV_CPUID_INTERFACE, .eax = HV_INTERFACE_HV1 },
+		{ .function = HV_CPUID_VERSION, .eax = 20348, .ebx = 0x000A0000 },   /* 10.0.20348 */
+		{ .function = HV_CPUID_FEATURES,
+		  .eax = HV_PRIV_SYNIC | HV_PRIV_HYPERCALL | HV_PRIV_VP_INDEX | HV_PRIV_FREQUENCY_MSRS |
+			 HV_PRIV_TSC_INVARIANT,
+		  .ebx = HV_PRIV_POST_MESSAGES | HV_PRIV_SIGNAL_EVENTS,
+		  .edx = HV_FEATURE_FREQUENCY_MSRS | HV_FEATURE_GUEST_CRASH_MSR },
+		{ .function = HV_CPUID_ENLIGHTENMENT, .eax = HV_HINT_DEPRECATING_AEOI, .ebx = 0xFFFFFFFFu },
+		{ .function = HV_CPUID_LIMITS, .eax = pol->ncpus, .ebx = pol->ncpus },
+		{ .function = HV_CPUID_MAX_LEAF },
+		/* Explicit zeros, so the guest's reads are answered the same on every host. */
+		{ .function = HV_CPUID_VS1_SIGNATURE },
+		{ .function = HV_CPUID_VS1_SIGNATURE2 },
+	};
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		int r = cpuid_push(out, &leaves[i]);
+		if (r < 0)
+			return r;
+	}
+	/* Invariant TSC: with TSC_INVARIANT above, the TSC stays the clocksource. */
+	struct kvm_cpuid_entry2 *pm = cpuid_table_find(out, 0x80000007, 0);
+	if (pm)
+		pm->edx |= 1u << 8;
+	return 0;
+}
+
 int cpuid_policy_apply(const struct cpuid_policy *pol, const struct cpuid_table *supported,
 		       unsigned cpu, struct cpuid_table *out)
 {
@@ -127,6 +160,12 @@ int cpuid_policy_apply(const struct cpuid_policy *pol, const struct cpuid_table 
 				*cpuid_reg_ptr(&e, mk->reg) &= ~mk->bits;
 		}
 		int r = cpuid_push(out, &e);
+		if (r < 0)
+			return r;
+	}
+
+	if (pol->hv == CPUID_HV_HYPERV) {
+		int r = cpuid_add_hyperv(pol, out);
 		if (r < 0)
 			return r;
 	}

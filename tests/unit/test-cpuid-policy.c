@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include "hv/cpuid_policy.h"
+#include "hv/hyperv_tlfs.h"
 
 static void add(struct cpuid_table *t, uint32_t fn, uint32_t idx, bool sig, uint32_t a, uint32_t b,
 		uint32_t c, uint32_t d)
@@ -23,6 +24,7 @@ static void supported(struct cpuid_table *t)
 	add(t, 0xB, 1, true, 4, 4, 0x201, 0);
 	add(t, 0x40000000, 0, false, 0x40000001, 0x4b4d564b, 0x564b4d56, 0x4d);
 	add(t, 0x40000001, 0, false, 0x01007afb, 0, 0, 0);
+	add(t, 0x80000007, 0, false, 0, 0, 0, 0);
 	add(t, 0x80000008, 0, false, 0x3030, 0, 0x7003, 0);
 }
 
@@ -74,6 +76,51 @@ static void test_hv_leaves(void)
 	g_assert_cmpuint(timing->ebx, ==, 1000000);
 }
 
+static void test_hyperv_leaves(void)
+{
+	struct cpuid_table sup, out;
+	struct cpuid_policy pol;
+	supported(&sup);
+	cpuid_policy_init(&pol, 3, CPUID_HV_HYPERV);
+	pol.tsc_khz = 2500000;
+	g_assert_cmpint(cpuid_policy_apply(&pol, &sup, 1, &out), ==, 0);
+
+	/* Exactly one vendor leaf at 0x40000000, and it is Microsoft's: Linux
+	 * picks the hypervisor with the highest base, so no KVM leaf may remain. */
+	unsigned vendor_leaves = 0;
+	for (unsigned i = 0; i < out.count; i++) {
+		struct kvm_cpuid_entry2 *e = &out.entries[i];
+		g_assert_false(e->ebx == 0x4b4d564b);   /* "KVMK" */
+		if (e->function == 0x40000000)
+			vendor_leaves++;
+	}
+	g_assert_cmpuint(vendor_leaves, ==, 1);
+	struct kvm_cpuid_entry2 *v = cpuid_table_find(&out, HV_CPUID_VENDOR, 0);
+	g_assert_cmphex(v->eax, >=, 0x40000005);
+	g_assert_cmphex(v->eax, <, 0x4000000A);
+	g_assert_cmpmem(&v->ebx, 4, "Micr", 4);
+	g_assert_cmpmem(&v->ecx, 4, "osof", 4);
+	g_assert_cmpmem(&v->edx, 4, "t Hv", 4);
+	g_assert_cmphex(cpuid_table_find(&out, HV_CPUID_INTERFACE, 0)->eax, ==, 0x31237648);
+
+	struct kvm_cpuid_entry2 *f = cpuid_table_find(&out, HV_CPUID_FEATURES, 0);
+	/* Linux refuses Hyper-V without the hypercall and VP index MSRs. */
+	g_assert_cmphex(f->eax & (HV_PRIV_HYPERCALL | HV_PRIV_VP_INDEX), ==, HV_PRIV_HYPERCALL | HV_PRIV_VP_INDEX);
+	/* Never the time reference counter without the TSC page (a rating-500 MSR clocksource). */
+	g_assert_cmphex(f->eax & (1u << 1), ==, 0);
+	g_assert_cmphex(f->eax & (1u << 9), ==, 0);
+	/* Never partition id (its failure is a BUG() in Linux) nor root-partition rights. */
+	g_assert_cmphex(f->ebx & ((1u << 1) | (1u << 12) | (1u << 20) | (1u << 22)), ==, 0);
+	struct kvm_cpuid_entry2 *h = cpuid_table_find(&out, HV_CPUID_ENLIGHTENMENT, 0);
+	g_assert_cmphex(h->eax & HV_HINT_DEPRECATING_AEOI, !=, 0);
+	g_assert_cmphex(h->eax & ((1u << 2) | (1u << 3) | (1u << 10) | (1u << 11) | (1u << 14)), ==, 0);
+	g_assert_cmpuint(cpuid_table_find(&out, HV_CPUID_LIMITS, 0)->eax, ==, 3);
+	g_assert_nonnull(cpuid_table_find(&out, HV_CPUID_VS1_SIGNATURE, 0));
+	g_assert_cmphex(cpuid_table_find(&out, 0x80000007, 0)->edx & (1u << 8), !=, 0);
+	g_assert_cmphex(cpuid_table_find(&out, 1, 0)->ecx & (1u << 31), !=, 0);
+	g_assert_null(cpuid_table_find(&out, 0x40000010, 0));
+}
+
 static void test_masks(void)
 {
 	struct cpuid_table sup, out;
@@ -118,6 +165,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cpuid/topology", test_topology);
 	g_test_add_func("/cpuid/hv-leaves", test_hv_leaves);
 	g_test_add_func("/cpuid/masks", test_masks);
+	g_test_add_func("/cpuid/hyperv-leaves", test_hyperv_leaves);
 	g_test_add_func("/cpuid/overflow", test_overflow);
 	return g_test_run();
 }

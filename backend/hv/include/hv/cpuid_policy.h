@@ -25,6 +25,7 @@ struct cpuid_mask {
 enum cpuid_hv_interface {
 	CPUID_HV_NONE,   /* no hypervisor leaves at all */
 	CPUID_HV_KVM,    /* KVM's own leaves (kvmclock gives the guest the TSC frequency) */
+	CPUID_HV_HYPERV, /* Hyper-V's leaves only: a KVM signature beside them would win in Linux */
 };
 
 #define CPUID_MAX_MASKS 32
