@@ -295,6 +295,42 @@ static int dsdt_rtc(struct aml *b, const struct acpi_config *cfg)
 	return aml_end(b);
 }
 
+/*
+ * hv_vmbus probes the ACPI device "VMBUS" and takes its MMIO pool from the
+ * nearest ancestor's _CRS; the window sits in an ACPI0004 module device, as
+ * on Hyper-V, so Linux's default enumeration does not claim it. The VMBUS
+ * device needs a _CRS of its own, even an empty one, or the probe fails.
+ */
+static int dsdt_vmbus(struct aml *b, const struct acpi_config *cfg)
+{
+	if (cfg->vmbus_mmio_end == 0)
+		return 0;
+	aml_device_begin(b, "VMOD");
+	aml_name_string(b, "_HID", "ACPI0004");
+	aml_name_integer(b, "_UID", 0);
+	aml_name(b, "_CRS");
+	aml_restemplate_begin(b);
+	aml_res_qword_memory(b, AML_PRODUCER, AML_CACHEABLE, true, cfg->vmbus_mmio_start, cfg->vmbus_mmio_end - 1);
+	aml_end(b);
+	aml_device_begin(b, "VMBS");
+	/* Linux 6.1 matches "VMBUS" in _HID or _CID; a _HID must have 7 or 8
+	 * characters (iasl refuses "VMBUS"), so the name Hyper-V uses on newer
+	 * guests goes in _HID and "VMBUS" in _CID. */
+	aml_name_string(b, "_HID", "MSFT1000");
+	aml_name_string(b, "_CID", "VMBUS");
+	aml_name_integer(b, "_UID", 0);
+	aml_name_string(b, "_DDN", "VMBUS");
+	aml_method_begin(b, "_STA", 0, false);
+	aml_return(b);
+	aml_integer(b, 0x0F);
+	aml_end(b);
+	aml_name(b, "_CRS");
+	aml_restemplate_begin(b);
+	aml_end(b);
+	aml_end(b);
+	return aml_end(b);
+}
+
 typedef int (*acpi_dsdt_fn)(struct aml *b, const struct acpi_config *cfg);
 
 /* Objects at the root of the namespace. */
@@ -307,6 +343,7 @@ static const acpi_dsdt_fn acpi_dsdt_sb[] = {
 	dsdt_pci_root,
 	dsdt_com1,
 	dsdt_rtc,
+	dsdt_vmbus,
 };
 
 /* Appends the DSDT's AML body (what follows the header) to out. */
@@ -520,6 +557,9 @@ long acpi_build(const struct acpi_config *cfg, uint8_t *buf, size_t size,
 	if (cfg->ncpus == 0 || cfg->ncpus > LAYOUT_MAX_VCPUS)
 		return -EINVAL;
 	/* DWordMemory window: must be non-empty and below 4 GiB. */
+	if (cfg->vmbus_mmio_end && (cfg->vmbus_mmio_start >= cfg->vmbus_mmio_end ||
+				    cfg->vmbus_mmio_start < 1 * MiB))
+		return -EINVAL;
 	if (cfg->pci_mmio_start >= cfg->pci_mmio_end || cfg->pci_mmio_end > LAYOUT_MMIO_HOLE_END)
 		return -EINVAL;
 	/* The RSDP scan looks at 16-byte boundaries only; FIRMWARE_CTRL, DSDT and

@@ -12,6 +12,7 @@
 
 #include <glib.h>
 
+#include "hv/hyperv_tlfs.h"
 #include "hv/layout.h"
 #include "hv/partition.h"
 #include "hv/vcpu.h"
@@ -99,6 +100,67 @@ static int partition_get_supported_cpuid(struct partition *p)
 	p->supported.count = buf->nent;
 	memcpy(p->supported.entries, buf->entries, buf->nent * sizeof(buf->entries[0]));
 	return 0;
+}
+
+static void *partition_hv_gpa(void *opaque, uint64_t gpa, size_t len)
+{
+	struct partition *p = opaque;
+	return guest_ram_ptr(&p->ram, gpa, len);
+}
+
+static uint64_t partition_hv_now(void *opaque)
+{
+	return partition_monotonic_ns();
+}
+
+static void partition_hv_crash(void *opaque, unsigned vp, const uint64_t params[5], const char *msg)
+{
+	struct partition *p = opaque;
+	pthread_mutex_lock(&p->stop_lock);
+	g_free(p->crash_text);
+	p->crash_text = msg ? g_strdup(msg)
+			    : g_strdup_printf("vCPU %u: error 0x%" G_GINT64_MODIFIER "x at rip 0x%" G_GINT64_MODIFIER "x",
+					      vp, params[0], params[2]);
+	pthread_mutex_unlock(&p->stop_lock);
+}
+
+static const struct hyperv_ops partition_hv_ops = {
+	.gpa_ptr = partition_hv_gpa,
+	.now_ns = partition_hv_now,
+	.crash = partition_hv_crash,
+};
+
+/*
+ * Every Hyper-V MSR exits to us, whatever KVM itself knows of Hyper-V: the
+ * filter denies the whole range in the kernel, so the same emulation runs
+ * on every host. Other MSRs KVM does not know also come back (UNKNOWN,
+ * INVAL) and get the #GP KVM would have given.
+ */
+static int partition_setup_hyperv(struct partition *p)
+{
+	if (!kvm_check(p->kvm_fd, KVM_CAP_X86_USER_SPACE_MSR))
+		return -ENOTSUP;
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args[0] = KVM_MSR_EXIT_REASON_FILTER | KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_INVAL,
+	};
+	if (ioctl(p->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return -errno;
+	if (kvm_check(p->kvm_fd, KVM_CAP_X86_MSR_FILTER)) {
+		static uint8_t deny[(HV_MSR_LAST - HV_MSR_FIRST + 1) / 8];   /* all zero: deny */
+		struct kvm_msr_filter filter = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
+		filter.ranges[0] = (struct kvm_msr_filter_range){
+			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			.nmsrs = HV_MSR_LAST - HV_MSR_FIRST + 1,
+			.base = HV_MSR_FIRST,
+			.bitmap = deny,
+		};
+		if (ioctl(p->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
+			return -errno;
+	}
+	uint64_t tsc_hz = (uint64_t)p->tsc_khz * 1000;
+	p->hv = hyperv_new(p->ncpus, tsc_hz, PORT_HV_HYPERCALL, &partition_hv_ops, p);
+	return p->hv ? 0 : -ENOMEM;
 }
 
 static void partition_sigkick(int sig)
@@ -221,6 +283,11 @@ int partition_create(const struct partition_config *cfg, struct partition **out,
 	int khz = ioctl(p->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	p->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
 	p->policy.tsc_khz = p->tsc_khz;
+	if (cfg->hv == CPUID_HV_HYPERV) {
+		r = partition_setup_hyperv(p);
+		if (r < 0)
+			FAIL("Hyper-V MSR exits (KVM_CAP_X86_USER_SPACE_MSR, KVM_X86_SET_MSR_FILTER)");
+	}
 	for (unsigned i = 0; i < cfg->ncpus; i++) {
 		const char *step = NULL;
 		r = vcpu_configure(&p->vcpus[i], &step);
@@ -260,6 +327,8 @@ void partition_destroy(struct partition *p)
 		close(p->stop_eventfd);
 	if (p->ram.host)
 		guest_ram_destroy(&p->ram);
+	hyperv_free(p->hv);
+	g_free(p->crash_text);
 	pthread_mutex_destroy(&p->stop_lock);
 	g_free(p);
 }

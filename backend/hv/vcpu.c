@@ -9,6 +9,7 @@
 
 #include <glib.h>
 
+#include "hv/hyperv_tlfs.h"
 #include "hv/layout.h"
 #include "hv/partition.h"
 #include "hv/vcpu.h"
@@ -162,9 +163,43 @@ int vcpu_set_boot_state(struct vcpu *v, const struct boot_entry *entry)
 	return 0;
 }
 
+/* The hypercall trampoline's OUT: the registers carry the call (hyperv.c).
+ * RIP is left on the OUT; KVM steps over it on the next entry. */
+static void vcpu_handle_hypercall(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	atomic_fetch_add_explicit(&v->p->exits_hypercall, 1, memory_order_relaxed);
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	regs.rax = hyperv_hypercall(v->p->hv, v->index, regs.rcx, regs.rdx, regs.r8);
+	(void)ioctl(v->fd, KVM_SET_REGS, &regs);
+}
+
+static void vcpu_handle_msr(struct vcpu *v, bool write)
+{
+	struct kvm_run *run = v->run;
+	atomic_fetch_add_explicit(&v->p->exits_msr, 1, memory_order_relaxed);
+	int r = -EINVAL;
+	if (v->p->hv && run->msr.index >= HV_MSR_FIRST && run->msr.index <= HV_MSR_LAST) {
+		if (write)
+			r = hyperv_msr_write(v->p->hv, v->index, run->msr.index, run->msr.data);
+		else {
+			uint64_t val = 0;
+			r = hyperv_msr_read(v->p->hv, v->index, run->msr.index, &val);
+			run->msr.data = val;
+		}
+	}
+	run->msr.error = r < 0;   /* #GP, as KVM itself answers MSRs it does not know */
+}
+
 static void vcpu_handle_io(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
+	if (v->p->hv && run->io.port == PORT_HV_HYPERCALL && run->io.direction == KVM_EXIT_IO_OUT &&
+	    run->io.size == 4 && run->io.count == 1) {
+		vcpu_handle_hypercall(v);
+		return;
+	}
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	atomic_fetch_add_explicit(&v->p->exits_io, 1, memory_order_relaxed);
@@ -225,6 +260,12 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_MMIO:
 			vcpu_handle_mmio(v);
+			break;
+		case KVM_EXIT_X86_RDMSR:
+			vcpu_handle_msr(v, false);
+			break;
+		case KVM_EXIT_X86_WRMSR:
+			vcpu_handle_msr(v, true);
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			partition_request_stop(p, PARTITION_STOP_TRIPLE_FAULT, "the guest triple-faulted");

@@ -82,6 +82,10 @@ static int machine_load(struct machine *m, const struct machine_config *cfg, str
 	uint8_t *acpi = guest_ram_ptr(&p->ram, LAYOUT_ACPI_START, LAYOUT_ACPI_SIZE);
 	struct acpi_config acfg = { .ncpus = cfg->ncpus, .pci_mmio_start = LAYOUT_PCI_MMIO_START,
 				    .pci_mmio_end = LAYOUT_PCI_MMIO_END };
+	if (cfg->hv == CPUID_HV_HYPERV) {
+		acfg.vmbus_mmio_start = LAYOUT_VMBUS_MMIO_START;
+		acfg.vmbus_mmio_end = LAYOUT_VMBUS_MMIO_END;
+	}
 	uint64_t rsdp = 0;
 	long n = acpi ? acpi_build(&acfg, acpi, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp) : -EFAULT;
 	if (n < 0) {
@@ -135,7 +139,7 @@ struct machine *machine_create(const struct machine_config *cfg, struct machine_
 	struct machine *m = g_new0(struct machine, 1);
 	m->keep = keep;
 	struct partition_config pcfg = { .memory = cfg->memory, .ncpus = cfg->ncpus,
-					 .hv = CPUID_HV_KVM, .name = cfg->name };
+					 .hv = cfg->hv, .name = cfg->name };
 	struct partition_error perr = { 0 };
 	int r = partition_create(&pcfg, &m->p, &perr);
 	if (r < 0) {

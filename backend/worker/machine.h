@@ -22,6 +22,7 @@ struct machine_config {
 	const char *kernel_path;
 	GBytes *initrd;           /* NULL: none */
 	const char *cmdline;
+	enum cpuid_hv_interface hv;   /* the interface the guest sees: KVM's or Hyper-V's */
 };
 
 /* Devices whose state survives a guest reset. */

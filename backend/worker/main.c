@@ -209,6 +209,8 @@ static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
 	partition_join(p);
 	w->last_stop = partition_stopped(p);
 	g_strlcpy(w->last_detail, p->stop_detail, sizeof(w->last_detail));
+	if (p->crash_text)
+		g_printerr("vireo-worker: VM %s: the guest reported a crash: %s\n", w->cfg.name, p->crash_text);
 	if (w->timing && w->boots == 1) {
 		uint64_t first = atomic_load(&p->first_run_ns);
 		g_printerr("vireo-worker: timing start_to_first_kvm_run_us=%" G_GUINT64_FORMAT
@@ -310,6 +312,7 @@ int main(int argc, char **argv)
 {
 	g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *memory = NULL;
 	g_autofree char *serial_spec = NULL, *control_path = NULL, *name = NULL, *on_reboot = NULL;
+	g_autofree char *hv_interface = NULL;
 	int cpus = 1;
 	gboolean force_kvm = FALSE, timing = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
@@ -323,6 +326,8 @@ int main(int argc, char **argv)
 		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &control_path, "Control socket (see vireo-worker-ctl)", "PATH" },
 		{ "on-reboot", 0, 0, G_OPTION_ARG_STRING, &on_reboot, "exit (status 10) or restart (default exit)", "ACTION" },
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "VM name for messages", "NAME" },
+		{ "hv-interface", 0, 0, G_OPTION_ARG_STRING, &hv_interface,
+		  "What the guest sees: kvm, or hyperv (in progress: no VMBus devices yet) (default kvm)", "WHICH" },
 		{ "timing", 0, 0, G_OPTION_ARG_NONE, &timing, "Report start-up timing on stderr", NULL },
 		{ "force-kvm", 0, 0, G_OPTION_ARG_NONE, &force_kvm, "Use /dev/kvm even if it cannot run stock kernels", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
@@ -361,6 +366,15 @@ int main(int argc, char **argv)
 		w.restart_on_reboot = true;
 	} else {
 		g_printerr("vireo-worker: --on-reboot takes exit or restart, not \"%s\"\n", on_reboot);
+		return WORKER_EXIT_USAGE;
+	}
+
+	if (!hv_interface || g_str_equal(hv_interface, "kvm")) {
+		w.cfg.hv = CPUID_HV_KVM;
+	} else if (g_str_equal(hv_interface, "hyperv")) {
+		w.cfg.hv = CPUID_HV_HYPERV;
+	} else {
+		g_printerr("vireo-worker: --hv-interface takes kvm or hyperv, not \"%s\"\n", hv_interface);
 		return WORKER_EXIT_USAGE;
 	}
 

@@ -452,7 +452,9 @@ struct tables {
 static struct acpi_config default_config(unsigned ncpus)
 {
 	return (struct acpi_config){ .ncpus = ncpus, .pci_mmio_start = LAYOUT_PCI_MMIO_START,
-				     .pci_mmio_end = LAYOUT_PCI_MMIO_END };
+				     .pci_mmio_end = LAYOUT_PCI_MMIO_END,
+				     .vmbus_mmio_start = LAYOUT_VMBUS_MMIO_START,
+				     .vmbus_mmio_end = LAYOUT_VMBUS_MMIO_END };
 }
 
 static void tables_build_at(struct tables *t, unsigned ncpus, uint64_t base)
@@ -745,6 +747,30 @@ static void test_madt(void)
 	}
 }
 
+static void test_no_vmbus(void)
+{
+	/* A guest on the KVM interface gets no VMBus device at all. */
+	struct acpi_config cfg = default_config(2);
+	cfg.vmbus_mmio_start = cfg.vmbus_mmio_end = 0;
+	uint8_t *buf = g_malloc0(LAYOUT_ACPI_SIZE);
+	uint64_t rsdp;
+	long n = acpi_build(&cfg, buf, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp);
+	g_assert_cmpint(n, >, 0);
+	g_assert_null(memmem(buf, (size_t)n, "VMBUS", 5));
+	g_assert_null(memmem(buf, (size_t)n, "VMOD", 4));
+	cfg = default_config(2);
+	n = acpi_build(&cfg, buf, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp);
+	g_assert_nonnull(memmem(buf, (size_t)n, "VMBUS", 5));
+	/* A window below 1 MiB or upside down is refused. */
+	cfg.vmbus_mmio_start = 0x1000;
+	cfg.vmbus_mmio_end = 0x2000;
+	g_assert_cmpint(acpi_build(&cfg, buf, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp), ==, -EINVAL);
+	cfg.vmbus_mmio_start = LAYOUT_VMBUS_MMIO_END;
+	cfg.vmbus_mmio_end = LAYOUT_VMBUS_MMIO_START;
+	g_assert_cmpint(acpi_build(&cfg, buf, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp), ==, -EINVAL);
+	g_free(buf);
+}
+
 static void test_errors(void)
 {
 	uint8_t *buf = g_malloc(LAYOUT_ACPI_SIZE);
@@ -955,6 +981,24 @@ static void test_iasl(void)
 	assert_contains(pci0, mmio_hi);
 	g_assert_null(strstr(pci0, "_ADR"));   /* _HID and _ADR together: iasl warns, the spec forbids */
 
+	/* hv_vmbus matches _HID "VMBUS" and takes its MMIO pool from the parent module's window. */
+	g_autofree gchar *vmod = dsl_device(dsl, "VMOD");
+	assert_contains(vmod, "Name (_HID, \"ACPI0004\" /* Module Device */)");
+	assert_contains(vmod, "QWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite,");
+	assert_contains(vmod, "0x00000000F8000000, // Range Minimum");
+	assert_contains(vmod, "0x00000000FBFFFFFF, // Range Maximum");
+	g_autofree gchar *vmbs = dsl_device(dsl, "VMBS");
+	assert_contains(dsl, "Device (VMOD)\n        {\n            Name (_HID, \"ACPI0004\"");
+	assert_contains(vmbs, "Name (_HID, \"MSFT1000\")");
+	assert_contains(vmbs, "Name (_CID, \"VMBUS\")");
+	assert_contains(vmbs, "Return (0x0F)");
+	/* An empty _CRS (just the end tag): iasl shows it as a two-byte buffer. */
+	assert_contains(vmbs, "Name (_CRS, Buffer (0x02)");
+	assert_contains(vmbs, "0x79, 0x87");
+	/* VMBS is VMOD's child: iasl indents it one level deeper than VMOD (\_SB.VMOD.VMBS). */
+	assert_contains(dsl, "\n        Device (VMOD)");
+	assert_contains(dsl, "\n            Device (VMBS)");
+
 	g_autofree gchar *com1 = dsl_device(dsl, "COM1");
 	assert_contains(com1, "Name (_HID, EisaId (\"PNP0501\")");
 	assert_contains(com1, "Name (_UID, One)");
@@ -1047,6 +1091,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/acpi/aml/pkglength", test_pkglength_encode);
+	g_test_add_func("/acpi/tables/no-vmbus", test_no_vmbus);
 	g_test_add_func("/acpi/aml/pkglength-self-inclusive", test_pkglength_self_inclusive);
 	g_test_add_func("/acpi/aml/integer", test_integer);
 	g_test_add_func("/acpi/aml/nameseg", test_nameseg);

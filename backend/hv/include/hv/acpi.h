@@ -12,6 +12,10 @@ struct acpi_config {
 	unsigned ncpus;            /* one LAPIC entry each, APIC id = index */
 	uint64_t pci_mmio_start;   /* PCI root bridge memory window (below 4 GiB) */
 	uint64_t pci_mmio_end;     /* exclusive */
+	/* The VMBus module (ACPI0004 with a VMBUS child) and its MMIO window;
+	 * vmbus_mmio_end == 0: no VMBus (a KVM-interface guest). */
+	uint64_t vmbus_mmio_start;
+	uint64_t vmbus_mmio_end;   /* exclusive */
 };
 
 /*

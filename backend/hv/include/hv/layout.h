@@ -19,6 +19,9 @@
 /* PCI memory BARs are placed from here; the VMBus windows follow later. */
 #define LAYOUT_PCI_MMIO_START    UINT64_C(0xC0000000)
 #define LAYOUT_PCI_MMIO_END      UINT64_C(0xF8000000)
+/* VMBus MMIO window (hyperv_fb's VRAM and later vPCI), described in the DSDT. */
+#define LAYOUT_VMBUS_MMIO_START  UINT64_C(0xF8000000)
+#define LAYOUT_VMBUS_MMIO_END    UINT64_C(0xFC000000)
 #define LAYOUT_IOAPIC_ADDR       UINT64_C(0xFEC00000)
 #define LAYOUT_LAPIC_ADDR        UINT64_C(0xFEE00000)
 /* KVM needs three pages of guest-physical space for its VMX TSS on Intel. */
@@ -53,6 +56,8 @@
 #define PORT_I8042_DATA          0x60
 #define PORT_I8042_CMD           0x64
 #define PORT_POST                0x80
+/* The hypercall trampoline's OUT port: an imm8 port nothing else decodes (not 0x7E, see KVM's quirk). */
+#define PORT_HV_HYPERCALL        0xE4
 #define PORT_PCI_CONFIG_ADDR     0xCF8
 #define PORT_PCI_CONFIG_DATA     0xCFC
 

@@ -14,6 +14,7 @@
 #include "hv/boot.h"
 #include "hv/cpuid_policy.h"
 #include "hv/guest_ram.h"
+#include "hv/hyperv.h"
 #include "hv/iobus.h"
 
 #include <glib.h>
@@ -59,6 +60,9 @@ struct partition {
 	_Atomic uint64_t first_run_ns; /* CLOCK_MONOTONIC of the first KVM_RUN */
 	_Atomic uint64_t exits_io, exits_mmio;
 	GArray *sink_fds;             /* ioeventfds that swallow port writes */
+	struct hyperv *hv;            /* the Hyper-V interface, or NULL */
+	_Atomic uint64_t exits_msr, exits_hypercall;
+	char *crash_text;             /* the guest's last crash report, under stop_lock */
 };
 
 /* Which step failed, for the caller's message; set only on failure. */
