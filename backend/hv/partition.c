@@ -340,6 +340,16 @@ void partition_irq_set_level(void *opaque, unsigned gsi, bool level)
 	(void)ioctl(p->vm_fd, KVM_IRQ_LINE, &irq);
 }
 
+int partition_inject_vector(struct partition *p, unsigned vp, uint8_t vector)
+{
+	if (vp >= p->ncpus || vp > 0xff)
+		return -EINVAL;
+	/* Physical destination, fixed delivery, edge: the guest EOIs its LAPIC itself. */
+	struct kvm_msi msi = { .address_lo = 0xFEE00000u | (vp << 12), .data = vector };
+	int r = ioctl(p->vm_fd, KVM_SIGNAL_MSI, &msi);
+	return r < 0 ? -errno : 0;
+}
+
 int partition_start(struct partition *p, const struct boot_entry *entry)
 {
 	int r = vcpu_set_boot_state(&p->vcpus[0], entry);

@@ -77,6 +77,10 @@ void partition_destroy(struct partition *p);
 /* Set the level of an interrupt line (KVM_IRQ_LINE); usable as irq_line.set_level. */
 void partition_irq_set_level(void *partition, unsigned gsi, bool level);
 
+/* A fixed, edge-triggered interrupt with `vector` to the vCPU with APIC id
+ * `vp` (the SynIC's delivery): KVM_SIGNAL_MSI. */
+int partition_inject_vector(struct partition *p, unsigned vp, uint8_t vector);
+
 /* Starts every vCPU thread; the BSP begins at entry, the others wait for SIPI. */
 int partition_start(struct partition *p, const struct boot_entry *entry);
 
