@@ -124,10 +124,34 @@ static void partition_hv_crash(void *opaque, unsigned vp, const uint64_t params[
 	pthread_mutex_unlock(&p->stop_lock);
 }
 
+static int partition_synic_msr_read(void *opaque, unsigned vp, uint32_t msr, uint64_t *val)
+{
+	struct partition *p = opaque;
+	return synic_msr_read(p->synic, vp, msr, val);
+}
+
+static int partition_synic_msr_write(void *opaque, unsigned vp, uint32_t msr, uint64_t val)
+{
+	struct partition *p = opaque;
+	return synic_msr_write(p->synic, vp, msr, val);
+}
+
+static void partition_synic_inject(void *opaque, unsigned vp, uint8_t vector)
+{
+	(void)partition_inject_vector(opaque, vp, vector);
+}
+
 static const struct hyperv_ops partition_hv_ops = {
 	.gpa_ptr = partition_hv_gpa,
 	.now_ns = partition_hv_now,
 	.crash = partition_hv_crash,
+	.synic_msr_read = partition_synic_msr_read,
+	.synic_msr_write = partition_synic_msr_write,
+};
+
+static const struct synic_ops partition_synic_ops = {
+	.gpa_ptr = partition_hv_gpa,
+	.inject = partition_synic_inject,
 };
 
 /*
@@ -158,6 +182,9 @@ static int partition_setup_hyperv(struct partition *p)
 		if (ioctl(p->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
 			return -errno;
 	}
+	p->synic = synic_new(p->ncpus, &partition_synic_ops, p);
+	if (!p->synic)
+		return -ENOMEM;
 	uint64_t tsc_hz = (uint64_t)p->tsc_khz * 1000;
 	p->hv = hyperv_new(p->ncpus, tsc_hz, PORT_HV_HYPERCALL, &partition_hv_ops, p);
 	return p->hv ? 0 : -ENOMEM;
@@ -328,6 +355,7 @@ void partition_destroy(struct partition *p)
 	if (p->ram.host)
 		guest_ram_destroy(&p->ram);
 	hyperv_free(p->hv);
+	synic_free(p->synic);
 	g_free(p->crash_text);
 	pthread_mutex_destroy(&p->stop_lock);
 	g_free(p);

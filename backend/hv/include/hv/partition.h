@@ -15,6 +15,7 @@
 #include "hv/cpuid_policy.h"
 #include "hv/guest_ram.h"
 #include "hv/hyperv.h"
+#include "hv/synic.h"
 #include "hv/iobus.h"
 
 #include <glib.h>
@@ -61,6 +62,7 @@ struct partition {
 	_Atomic uint64_t exits_io, exits_mmio;
 	GArray *sink_fds;             /* ioeventfds that swallow port writes */
 	struct hyperv *hv;            /* the Hyper-V interface, or NULL */
+	struct synic *synic;          /* its SynIC */
 	_Atomic uint64_t exits_msr, exits_hypercall;
 	char *crash_text;             /* the guest's last crash report, under stop_lock */
 };
