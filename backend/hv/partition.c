@@ -141,12 +141,40 @@ static void partition_synic_inject(void *opaque, unsigned vp, uint8_t vector)
 	(void)partition_inject_vector(opaque, vp, vector);
 }
 
+static unsigned partition_hv_post(void *opaque, unsigned vp, uint32_t conn_id, uint32_t type,
+				  const void *payload, size_t len)
+{
+	struct partition *p = opaque;
+	unsigned st = vmbus_server_handle_post(p->vmbus, conn_id, type, payload, len);
+	/* Replies the SynIC could not take while the guest's slot was busy. */
+	vmbus_server_flush(p->vmbus);
+	return st;
+}
+
+static unsigned partition_hv_signal(void *opaque, unsigned vp, uint32_t conn_id, uint16_t flag)
+{
+	struct partition *p = opaque;
+	return vmbus_server_handle_signal(p->vmbus, conn_id);
+}
+
+static int partition_vmbus_post(void *opaque, unsigned vp, const void *msg, size_t len)
+{
+	struct partition *p = opaque;
+	return synic_post_message(p->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MESSAGE_TYPE, msg, len);
+}
+
+static const struct vmbus_server_ops partition_vmbus_ops = {
+	.post_to_guest = partition_vmbus_post,
+};
+
 static const struct hyperv_ops partition_hv_ops = {
 	.gpa_ptr = partition_hv_gpa,
 	.now_ns = partition_hv_now,
 	.crash = partition_hv_crash,
 	.synic_msr_read = partition_synic_msr_read,
 	.synic_msr_write = partition_synic_msr_write,
+	.post_message = partition_hv_post,
+	.signal_event = partition_hv_signal,
 };
 
 static const struct synic_ops partition_synic_ops = {
@@ -184,6 +212,10 @@ static int partition_setup_hyperv(struct partition *p)
 	}
 	p->synic = synic_new(p->ncpus, &partition_synic_ops, p);
 	if (!p->synic)
+		return -ENOMEM;
+	struct vmbus_server_config vcfg = { .nvps = p->ncpus };
+	p->vmbus = vmbus_server_new(&vcfg, &partition_vmbus_ops, p);
+	if (!p->vmbus)
 		return -ENOMEM;
 	uint64_t tsc_hz = (uint64_t)p->tsc_khz * 1000;
 	p->hv = hyperv_new(p->ncpus, tsc_hz, PORT_HV_HYPERCALL, &partition_hv_ops, p);
@@ -355,6 +387,7 @@ void partition_destroy(struct partition *p)
 	if (p->ram.host)
 		guest_ram_destroy(&p->ram);
 	hyperv_free(p->hv);
+	vmbus_server_free(p->vmbus);
 	synic_free(p->synic);
 	g_free(p->crash_text);
 	pthread_mutex_destroy(&p->stop_lock);

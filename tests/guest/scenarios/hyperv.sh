@@ -18,8 +18,8 @@ if grep -qs VMBUS /sys/bus/acpi/devices/*/modalias; then
 else
 	result vmbus_acpi no
 fi
-# hv_vmbus reached the host through the hypercall page: with no VMBus host
-# yet, every INITIATE_CONTACT is refused and the driver gives up cleanly.
+# hv_vmbus reached our VMBus host through the hypercall page and the SynIC.
+result vmbus_version "$(sed -n 's/.*hv_vmbus: Vmbus version:\([0-9.]*\).*/\1/p' /tmp/dmesg.txt | head -n 1)"
 if grep -q 'hv_vmbus: Unable to connect to host' /tmp/dmesg.txt; then
 	result vmbus_contact refused
 elif [ -d /sys/bus/vmbus ]; then

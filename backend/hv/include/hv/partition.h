@@ -16,6 +16,7 @@
 #include "hv/guest_ram.h"
 #include "hv/hyperv.h"
 #include "hv/synic.h"
+#include "hv/vmbus_server.h"
 #include "hv/iobus.h"
 
 #include <glib.h>
@@ -63,6 +64,7 @@ struct partition {
 	GArray *sink_fds;             /* ioeventfds that swallow port writes */
 	struct hyperv *hv;            /* the Hyper-V interface, or NULL */
 	struct synic *synic;          /* its SynIC */
+	struct vmbus_server *vmbus;   /* and the VMBus host */
 	_Atomic uint64_t exits_msr, exits_hypercall;
 	char *crash_text;             /* the guest's last crash report, under stop_lock */
 };
