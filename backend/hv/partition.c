@@ -133,7 +133,11 @@ static int partition_synic_msr_read(void *opaque, unsigned vp, uint32_t msr, uin
 static int partition_synic_msr_write(void *opaque, unsigned vp, uint32_t msr, uint64_t val)
 {
 	struct partition *p = opaque;
-	return synic_msr_write(p->synic, vp, msr, val);
+	int r = synic_msr_write(p->synic, vp, msr, val);
+	/* An EOM drains the SynIC's queue: replies the VMBus host held back may go now. */
+	if (r == 0 && msr == SYNIC_MSR_EOM && p->vmbus)
+		vmbus_server_flush(p->vmbus);
+	return r;
 }
 
 static void partition_synic_inject(void *opaque, unsigned vp, uint8_t vector)

@@ -366,9 +366,9 @@ static unsigned on_open_channel(struct vmbus_server *s, const void *buf, size_t 
 		why = "no such ring GPADL";
 	else if (!gpadl_whole_pages(g))
 		why = "ring GPADL not whole pages";
-	else if (m->downstream_ringbuffer_pageoffset < VMBUS_RING_MIN_PAGES ||
-		 gpadl_pfn_count(g) < VMBUS_RING_MIN_PAGES ||
-		 m->downstream_ringbuffer_pageoffset > gpadl_pfn_count(g) - VMBUS_RING_MIN_PAGES)
+	else if (m->downstream_ringbuffer_pageoffset < VMBUS_SERVER_RING_MIN_PAGES ||
+		 gpadl_pfn_count(g) < VMBUS_SERVER_RING_MIN_PAGES ||
+		 m->downstream_ringbuffer_pageoffset > gpadl_pfn_count(g) - VMBUS_SERVER_RING_MIN_PAGES)
 		why = "ring split out of range";
 	if (why) {
 		g_debug("vmbus: OPENCHANNEL relid %u refused: %s", m->child_relid, why);

@@ -68,7 +68,7 @@
 /* Replies waiting for the SynIC before guest posts are refused. */
 #define VMBUS_SERVER_OUTBOX_MAX     256u
 /* The smallest ring GPADL split: a header page and a data page per direction. */
-#define VMBUS_RING_MIN_PAGES        2u
+#define VMBUS_SERVER_RING_MIN_PAGES 2u
 
 enum vmbus_channel_state {
 	VMBUS_CHANNEL_IDLE,          /* not offered to the current connection */
