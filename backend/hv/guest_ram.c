@@ -8,6 +8,8 @@
 #include "hv/guest_ram.h"
 #include "hv/layout.h"
 
+#define GUEST_PAGE_SIZE 4096u
+
 void guest_ram_layout(uint64_t size, struct guest_ram_region regions[2], unsigned *nregions)
 {
 	uint64_t low = size < LAYOUT_MMIO_HOLE_START ? size : LAYOUT_MMIO_HOLE_START;
@@ -82,4 +84,57 @@ int guest_ram_write(const struct guest_ram *ram, uint64_t gpa, const void *src, 
 uint64_t guest_ram_low_end(const struct guest_ram *ram)
 {
 	return ram->regions[0].size;
+}
+
+/* The memfd offset of guest page pfn, or -1 when it is not RAM. */
+static int64_t guest_ram_pfn_offset(const struct guest_ram *ram, uint64_t pfn)
+{
+	if (pfn > UINT64_MAX / GUEST_PAGE_SIZE)
+		return -1;
+	uint64_t gpa = pfn * GUEST_PAGE_SIZE;
+	for (unsigned i = 0; i < ram->nregions; i++) {
+		const struct guest_ram_region *r = &ram->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return (int64_t)(r->fd_offset + (gpa - r->gpa));
+	}
+	return -1;
+}
+
+int guest_ram_map_pages(const struct guest_ram *ram, const uint64_t *pfns, size_t count, void **out)
+{
+	if (count == 0 || count > GUEST_RAM_MAP_MAX_PAGES)
+		return -EINVAL;
+	for (size_t i = 0; i < count; i++)
+		if (guest_ram_pfn_offset(ram, pfns[i]) < 0)
+			return -EFAULT;
+	size_t len = count * GUEST_PAGE_SIZE;
+	/* Reserve the whole span first so the pieces land next to each other. */
+	uint8_t *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	for (size_t i = 0; i < count;) {
+		/* One mmap per run of pages that are also adjacent in the memfd. */
+		int64_t off = guest_ram_pfn_offset(ram, pfns[i]);
+		size_t run = 1;
+		while (i + run < count &&
+		       guest_ram_pfn_offset(ram, pfns[i + run]) == off + (int64_t)(run * GUEST_PAGE_SIZE))
+			run++;
+		void *p = mmap(base + i * GUEST_PAGE_SIZE, run * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_FIXED, ram->memfd, (off_t)off);
+		if (p == MAP_FAILED) {
+			int r = -errno;
+			munmap(base, len);
+			return r;
+		}
+		i += run;
+	}
+	(void)madvise(base, len, MADV_DONTDUMP);
+	*out = base;
+	return 0;
+}
+
+void guest_ram_unmap_pages(void *base, size_t count)
+{
+	if (base && count)
+		munmap(base, count * GUEST_PAGE_SIZE);
 }

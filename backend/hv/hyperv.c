@@ -38,20 +38,54 @@ void hyperv_free(struct hyperv *hv)
 /*
  * The guest calls offset 0 with RCX/RDX/R8 loaded. The OUT exits to the VMM
  * with every register intact (a VMCALL would not: KVM answers it itself);
- * the VMM puts the result in RAX. The page may clobber RCX, RDX, R8-R11,
- * so the port is an immediate and nothing else is touched.
+ * the VMM puts the result in RAX. The page may clobber RCX, RDX, R8-R11.
+ *
+ * HvSignalEvent (fast, RCX 0x1005d) takes its own way when signal_port is
+ * set: the connection id goes out as the OUT's data, so a KVM_IOEVENTFD
+ * with that id as datamatch completes it in the kernel, with no exit to us.
+ * Linux treats RDX as clobbered there, and ignores the result.
  */
-size_t hyperv_trampoline(uint16_t port, uint8_t *buf, size_t size)
+size_t hyperv_trampoline(uint16_t port, uint16_t signal_port, uint8_t *buf, size_t size)
 {
-	const uint8_t code[] = {
-		0xf3, 0x0f, 0x1e, 0xfa,       /* endbr64: an IBT kernel checks for it */
+	const uint8_t slow[] = {
 		0xe7, (uint8_t)port,          /* out imm8, eax */
 		0xc3,                         /* ret */
 	};
-	if (size < sizeof(code) || port > 0xff)
+	const uint8_t fast[] = {
+		0x81, 0xf9, 0x5d, 0x00, 0x01, 0x00,  /* cmp ecx, 0x1005d */
+		0x75, 0x0a,                          /* jne slow */
+		0x89, 0xd0,                          /* mov eax, edx */
+		0x66, 0xba, (uint8_t)signal_port, (uint8_t)(signal_port >> 8), /* mov dx, port */
+		0xef,                                /* out dx, eax */
+		0x31, 0xc0,                          /* xor eax, eax: success */
+		0xc3,                                /* ret */
+	};
+	const uint8_t endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };   /* an IBT kernel checks for it */
+	size_t need = sizeof(endbr64) + (signal_port ? sizeof(fast) : 0) + sizeof(slow);
+	if (size < need || port > 0xff)
 		return 0;
-	memcpy(buf, code, sizeof(code));
-	return sizeof(code);
+	size_t off = 0;
+	memcpy(buf, endbr64, sizeof(endbr64));
+	off += sizeof(endbr64);
+	if (signal_port) {
+		memcpy(buf + off, fast, sizeof(fast));
+		off += sizeof(fast);
+	}
+	memcpy(buf + off, slow, sizeof(slow));
+	return need;
+}
+
+void hyperv_set_signal_port(struct hyperv *hv, uint16_t port)
+{
+	pthread_mutex_lock(&hv->lock);
+	hv->signal_port = port;
+	pthread_mutex_unlock(&hv->lock);
+}
+
+uint64_t hyperv_reference_time(struct hyperv *hv)
+{
+	/* 100 ns units since the partition started; timesync messages use the same clock. */
+	return (hv->ops->now_ns(hv->opaque) - hv->start_ns) / 100;
 }
 
 static int hyperv_write_hypercall_page(struct hyperv *hv, uint64_t val)
@@ -66,7 +100,7 @@ static int hyperv_write_hypercall_page(struct hyperv *hv, uint64_t val)
 		return -EINVAL;
 	/* int3 after the code: a guest that jumps elsewhere in the page traps. */
 	memset(page, 0xcc, PAGE_SIZE);
-	return hyperv_trampoline(hv->hypercall_port, page, PAGE_SIZE) ? 0 : -EINVAL;
+	return hyperv_trampoline(hv->hypercall_port, hv->signal_port, page, PAGE_SIZE) ? 0 : -EINVAL;
 }
 
 static void hyperv_report_crash(struct hyperv *hv, unsigned vp, uint64_t ctl)
@@ -102,8 +136,7 @@ int hyperv_msr_read(struct hyperv *hv, unsigned vp, uint32_t msr, uint64_t *val)
 	case HV_MSR_HYPERCALL: *val = hv->hypercall_msr; break;
 	case HV_MSR_VP_INDEX: *val = vp; break;
 	case HV_MSR_TIME_REF_COUNT:
-		/* 100 ns units since the partition started; timesync messages use the same clock. */
-		*val = (hv->ops->now_ns(hv->opaque) - hv->start_ns) / 100;
+		*val = hyperv_reference_time(hv);
 		break;
 	case HV_MSR_TSC_FREQUENCY: *val = hv->tsc_hz; break;
 	case HV_MSR_APIC_FREQUENCY: *val = HV_APIC_FREQUENCY_HZ; break;

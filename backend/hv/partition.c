@@ -145,11 +145,38 @@ static void partition_synic_inject(void *opaque, unsigned vp, uint8_t vector)
 	(void)partition_inject_vector(opaque, vp, vector);
 }
 
+void partition_trace(struct partition *p, const char *what, const void *data, size_t len)
+{
+	if (!p->vmbus_trace)
+		return;
+	GString *line = g_string_new(what);
+	g_string_append_c(line, ' ');
+	for (size_t i = 0; i < len; i++)
+		g_string_append_printf(line, "%02x", ((const uint8_t *)data)[i]);
+	g_string_append_c(line, '\n');
+	/* One write per record: the vCPU threads and the device thread share the file. */
+	fputs(line->str, p->vmbus_trace);
+	fflush(p->vmbus_trace);
+	g_string_free(line, TRUE);
+}
+
 static unsigned partition_hv_post(void *opaque, unsigned vp, uint32_t conn_id, uint32_t type,
 				  const void *payload, size_t len)
 {
 	struct partition *p = opaque;
-	unsigned st = vmbus_server_handle_post(p->vmbus, conn_id, type, payload, len);
+	unsigned st;
+	if (p->vmbus_trace) {
+		/* Handled and recorded as one step, so that the record's order of
+		 * messages and replies is the order the server saw them in. */
+		static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
+		pthread_mutex_lock(&trace_lock);
+		st = vmbus_server_handle_post(p->vmbus, conn_id, type, payload, len);
+		g_autofree char *what = g_strdup_printf("post conn=%u type=%u status=%u", conn_id, type, st);
+		partition_trace(p, what, payload, len);
+		pthread_mutex_unlock(&trace_lock);
+	} else {
+		st = vmbus_server_handle_post(p->vmbus, conn_id, type, payload, len);
+	}
 	/* Replies the SynIC could not take while the guest's slot was busy. */
 	vmbus_server_flush(p->vmbus);
 	return st;
@@ -164,12 +191,109 @@ static unsigned partition_hv_signal(void *opaque, unsigned vp, uint32_t conn_id,
 static int partition_vmbus_post(void *opaque, unsigned vp, const void *msg, size_t len)
 {
 	struct partition *p = opaque;
-	return synic_post_message(p->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MESSAGE_TYPE, msg, len);
+	int r = synic_post_message(p->synic, vp, VMBUS_MESSAGE_SINT, VMBUS_HV_MESSAGE_TYPE, msg, len);
+	/* Recorded once, when taken: a refused one is offered again later. */
+	if (r == 0 && p->vmbus_trace) {
+		g_autofree char *what = g_strdup_printf("reply vp=%u", vp);
+		partition_trace(p, what, msg, len);
+	}
+	return r;
+}
+
+/* Channel events go to whoever hosts the devices (the VSP bus). */
+static int partition_vmbus_open(void *opaque, struct vmbus_channel *ch)
+{
+	struct partition *p = opaque;
+	const struct vmbus_server_ops *o = p->vmbus_dev_ops;
+	return o && o->channel_open ? o->channel_open(p->vmbus_dev_opaque, ch) : 0;
+}
+
+static void partition_vmbus_close(void *opaque, struct vmbus_channel *ch)
+{
+	struct partition *p = opaque;
+	const struct vmbus_server_ops *o = p->vmbus_dev_ops;
+	if (o && o->channel_close)
+		o->channel_close(p->vmbus_dev_opaque, ch);
+}
+
+static void partition_vmbus_removed(void *opaque, struct vmbus_channel *ch)
+{
+	struct partition *p = opaque;
+	const struct vmbus_server_ops *o = p->vmbus_dev_ops;
+	if (o && o->channel_removed)
+		o->channel_removed(p->vmbus_dev_opaque, ch);
+}
+
+static void partition_vmbus_signal(void *opaque, struct vmbus_channel *ch)
+{
+	struct partition *p = opaque;
+	const struct vmbus_server_ops *o = p->vmbus_dev_ops;
+	if (o && o->channel_signal)
+		o->channel_signal(p->vmbus_dev_opaque, ch);
+}
+
+static int partition_vmbus_tl_connect(void *opaque, const struct vmbus_guid *guest_endpoint,
+				      const struct vmbus_guid *host_service)
+{
+	struct partition *p = opaque;
+	const struct vmbus_server_ops *o = p->vmbus_dev_ops;
+	return o && o->tl_connect ? o->tl_connect(p->vmbus_dev_opaque, guest_endpoint, host_service)
+				  : -ECONNREFUSED;
 }
 
 static const struct vmbus_server_ops partition_vmbus_ops = {
 	.post_to_guest = partition_vmbus_post,
+	.channel_open = partition_vmbus_open,
+	.channel_close = partition_vmbus_close,
+	.channel_removed = partition_vmbus_removed,
+	.channel_signal = partition_vmbus_signal,
+	.tl_connect = partition_vmbus_tl_connect,
 };
+
+void partition_set_vmbus_devices(struct partition *p, const struct vmbus_server_ops *ops, void *opaque)
+{
+	p->vmbus_dev_ops = ops;
+	p->vmbus_dev_opaque = opaque;
+}
+
+static int partition_signal_ioeventfd(struct partition *p, uint32_t conn_id, int fd, bool assign)
+{
+	struct kvm_ioeventfd ioev = {
+		.datamatch = conn_id,
+		.addr = PORT_HV_SIGNAL,
+		.len = 4,
+		.fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+	return ioctl(p->vm_fd, KVM_IOEVENTFD, &ioev) < 0 ? -errno : 0;
+}
+
+int partition_watch_signal(struct partition *p, uint32_t conn_id, int fd)
+{
+	if (!p->hv || !p->signal_fastpath)
+		return -ENOTSUP;
+	return partition_signal_ioeventfd(p, conn_id, fd, true);
+}
+
+void partition_unwatch_signal(struct partition *p, uint32_t conn_id, int fd)
+{
+	if (p->hv && p->signal_fastpath)
+		(void)partition_signal_ioeventfd(p, conn_id, fd, false);
+}
+
+int partition_signal_guest(struct partition *p, unsigned vp, uint32_t relid)
+{
+	if (!p->synic)
+		return -ENODEV;
+	return synic_signal_event(p->synic, vp, VMBUS_MESSAGE_SINT, relid);
+}
+
+void partition_hv_signal_exit(struct partition *p, uint32_t conn_id)
+{
+	atomic_fetch_add_explicit(&p->exits_signal, 1, memory_order_relaxed);
+	(void)vmbus_server_handle_signal(p->vmbus, conn_id);
+}
 
 static const struct hyperv_ops partition_hv_ops = {
 	.gpa_ptr = partition_hv_gpa,
@@ -223,7 +347,11 @@ static int partition_setup_hyperv(struct partition *p)
 		return -ENOMEM;
 	uint64_t tsc_hz = (uint64_t)p->tsc_khz * 1000;
 	p->hv = hyperv_new(p->ncpus, tsc_hz, PORT_HV_HYPERCALL, &partition_hv_ops, p);
-	return p->hv ? 0 : -ENOMEM;
+	if (!p->hv)
+		return -ENOMEM;
+	if (p->signal_fastpath)
+		hyperv_set_signal_port(p->hv, PORT_HV_SIGNAL);
+	return 0;
 }
 
 static void partition_sigkick(int sig)
@@ -240,6 +368,7 @@ int partition_create(const struct partition_config *cfg, struct partition **out,
 	p->ram.memfd = -1;
 	pthread_mutex_init(&p->stop_lock, NULL);
 	p->ncpus = cfg->ncpus;
+	p->signal_fastpath = !cfg->no_signal_fastpath;
 
 	if (cfg->ncpus == 0 || cfg->ncpus > LAYOUT_MAX_VCPUS) {
 		r = -EINVAL;
@@ -374,6 +503,10 @@ void partition_destroy(struct partition *p)
 			vcpu_destroy(&p->vcpus[i]);
 		g_free(p->vcpus);
 	}
+	/* While the VM fd is open: closing channels drops their ioeventfds. */
+	hyperv_free(p->hv);
+	vmbus_server_free(p->vmbus);
+	synic_free(p->synic);
 	iobus_free(p->pio);
 	iobus_free(p->mmio);
 	if (p->sink_fds) {
@@ -390,9 +523,6 @@ void partition_destroy(struct partition *p)
 		close(p->stop_eventfd);
 	if (p->ram.host)
 		guest_ram_destroy(&p->ram);
-	hyperv_free(p->hv);
-	vmbus_server_free(p->vmbus);
-	synic_free(p->synic);
 	g_free(p->crash_text);
 	pthread_mutex_destroy(&p->stop_lock);
 	g_free(p);

@@ -200,6 +200,14 @@ static void vcpu_handle_io(struct vcpu *v)
 		vcpu_handle_hypercall(v);
 		return;
 	}
+	if (v->p->hv && run->io.port == PORT_HV_SIGNAL && run->io.direction == KVM_EXIT_IO_OUT &&
+	    run->io.size == 4 && run->io.count == 1) {
+		/* An id no channel's ioeventfd matched, or the fast path is off. */
+		uint32_t conn_id;
+		memcpy(&conn_id, (uint8_t *)run + run->io.data_offset, sizeof(conn_id));
+		partition_hv_signal_exit(v->p, conn_id);
+		return;
+	}
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	atomic_fetch_add_explicit(&v->p->exits_io, 1, memory_order_relaxed);

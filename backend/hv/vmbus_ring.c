@@ -69,7 +69,8 @@ static uint32_t ring_copy_in(struct vmbus_ring *r, uint32_t off, const void *src
 	return (off + len) % r->size;
 }
 
-long vmbus_ring_read(struct vmbus_ring *r, void *buf, size_t bufsize, bool *signal)
+/* buf NULL: consume the packet without copying it (vmbus_ring_skip). */
+static long ring_take(struct vmbus_ring *r, void *buf, size_t bufsize, bool *signal)
 {
 	*signal = false;
 	uint32_t rd = load_acquire(&r->hdr->read_index);
@@ -87,9 +88,11 @@ long vmbus_ring_read(struct vmbus_ring *r, void *buf, size_t bufsize, bool *sign
 	if (len < sizeof(desc) || (uint32_t)desc.offset8 * 8 < sizeof(desc) ||
 	    (uint32_t)desc.offset8 * 8 > len || len + TRAILER_SIZE > avail)
 		return -EPROTO;
-	if (len > bufsize)
-		return -EMSGSIZE;
-	ring_copy_out(r, rd, buf, len);
+	if (buf) {
+		if (len > bufsize)
+			return -EMSGSIZE;
+		ring_copy_out(r, rd, buf, len);
+	}
 
 	uint32_t before_free = r->size - avail;
 	uint32_t next = (rd + len + TRAILER_SIZE) % r->size;
@@ -102,6 +105,16 @@ long vmbus_ring_read(struct vmbus_ring *r, void *buf, size_t bufsize, bool *sign
 	if (want && before_free < want && after_free >= want)
 		*signal = true;
 	return len;
+}
+
+long vmbus_ring_read(struct vmbus_ring *r, void *buf, size_t bufsize, bool *signal)
+{
+	return ring_take(r, buf, bufsize, signal);
+}
+
+long vmbus_ring_skip(struct vmbus_ring *r, bool *signal)
+{
+	return ring_take(r, NULL, 0, signal);
 }
 
 int vmbus_ring_write(struct vmbus_ring *r, uint16_t type, uint16_t flags, uint64_t trans_id,

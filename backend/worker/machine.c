@@ -148,7 +148,12 @@ struct machine *machine_create(const struct machine_config *cfg, struct machine_
 		g_free(m);
 		return NULL;
 	}
+	m->p->vmbus_trace = cfg->vmbus_trace;
 	struct boot_entry entry;
+	if (cfg->hv == CPUID_HV_HYPERV && !(m->vmbus = vmbus_devices_create(m->p, error))) {
+		machine_destroy(m);
+		return NULL;
+	}
 	if (machine_add_devices(m, error) < 0 || machine_load(m, cfg, &entry, error) < 0) {
 		machine_destroy(m);
 		return NULL;
@@ -167,7 +172,9 @@ void machine_destroy(struct machine *m)
 {
 	if (!m)
 		return;
+	vmbus_devices_stop(m->vmbus);   /* no more signals into the partition */
 	partition_destroy(m->p);   /* first: no vCPU may touch a device after this */
+	vmbus_devices_free(m->vmbus);
 	uart8250_free(m->uart);
 	i8042_free(m->kbc);
 	acpi_pm_free(m->pm);

@@ -7,12 +7,14 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <glib.h>
 
 #include "emul/emul.h"
 #include "hv/partition.h"
 #include "hv/pci.h"
+#include "vmbus_devices.h"
 
 struct machine_config {
 	const char *name;
@@ -23,6 +25,7 @@ struct machine_config {
 	GBytes *initrd;           /* NULL: none */
 	const char *cmdline;
 	enum cpuid_hv_interface hv;   /* the interface the guest sees: KVM's or Hyper-V's */
+	FILE *vmbus_trace;            /* NULL, or where VMBus traffic is recorded */
 };
 
 /* Devices whose state survives a guest reset. */
@@ -39,6 +42,7 @@ struct machine {
 	struct uart8250 *uart;
 	struct i8042 *kbc;
 	struct acpi_pm *pm;
+	struct vmbus_devices *vmbus;  /* Hyper-V interface only */
 	struct machine_keep *keep;
 };
 

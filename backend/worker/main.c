@@ -260,8 +260,15 @@ static char *worker_control(void *opaque, const char *command)
 		return g_strdup_printf("ok state=running boots=%u cpus=%u memory_mib=%" G_GUINT64_FORMAT,
 				       w->boots, w->cfg.ncpus, w->cfg.memory >> 20);
 	}
+	if (w->m->vmbus) {
+		char *reply = vmbus_devices_control(w->m->vmbus, command);
+		if (reply)
+			return reply;
+	}
 	if (g_str_equal(command, "help"))
-		return g_strdup("ok commands: power-button turn-off reset status help");
+		return g_strdup(w->m->vmbus ? "ok commands: power-button turn-off reset status help "
+					      VMBUS_DEVICES_COMMANDS
+					    : "ok commands: power-button turn-off reset status help");
 	return g_strdup_printf("error unknown command \"%.64s\" (try help)", command);
 }
 
@@ -312,7 +319,7 @@ int main(int argc, char **argv)
 {
 	g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *memory = NULL;
 	g_autofree char *serial_spec = NULL, *control_path = NULL, *name = NULL, *on_reboot = NULL;
-	g_autofree char *hv_interface = NULL;
+	g_autofree char *hv_interface = NULL, *trace_vmbus = NULL;
 	int cpus = 1;
 	gboolean force_kvm = FALSE, timing = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
@@ -327,8 +334,10 @@ int main(int argc, char **argv)
 		{ "on-reboot", 0, 0, G_OPTION_ARG_STRING, &on_reboot, "exit (status 10) or restart (default exit)", "ACTION" },
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "VM name for messages", "NAME" },
 		{ "hv-interface", 0, 0, G_OPTION_ARG_STRING, &hv_interface,
-		  "What the guest sees: kvm, or hyperv (in progress: no VMBus devices yet) (default kvm)", "WHICH" },
+		  "What the guest sees: hyperv (VMBus and its devices), or kvm (KVM's paravirtual interface, no devices) (default hyperv)", "WHICH" },
 		{ "timing", 0, 0, G_OPTION_ARG_NONE, &timing, "Report start-up timing on stderr", NULL },
+		{ "trace-vmbus", 0, 0, G_OPTION_ARG_FILENAME, &trace_vmbus,
+		  "Record the guest's VMBus messages and packets (hex, a line each) in FILE", "FILE" },
 		{ "force-kvm", 0, 0, G_OPTION_ARG_NONE, &force_kvm, "Use /dev/kvm even if it cannot run stock kernels", NULL },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", NULL },
 		{ NULL },
@@ -369,13 +378,21 @@ int main(int argc, char **argv)
 		return WORKER_EXIT_USAGE;
 	}
 
-	if (!hv_interface || g_str_equal(hv_interface, "kvm")) {
-		w.cfg.hv = CPUID_HV_KVM;
-	} else if (g_str_equal(hv_interface, "hyperv")) {
+	if (!hv_interface || g_str_equal(hv_interface, "hyperv")) {
 		w.cfg.hv = CPUID_HV_HYPERV;
+	} else if (g_str_equal(hv_interface, "kvm")) {
+		w.cfg.hv = CPUID_HV_KVM;
 	} else {
 		g_printerr("vireo-worker: --hv-interface takes kvm or hyperv, not \"%s\"\n", hv_interface);
 		return WORKER_EXIT_USAGE;
+	}
+
+	if (trace_vmbus) {
+		w.cfg.vmbus_trace = fopen(trace_vmbus, "we");
+		if (!w.cfg.vmbus_trace) {
+			g_printerr("vireo-worker: --trace-vmbus %s: %s\n", trace_vmbus, g_strerror(errno));
+			return WORKER_EXIT_ERROR;
+		}
 	}
 
 	uint64_t mem = 512 * MiB;
@@ -471,5 +488,7 @@ out:
 	serial_close(w.serial);
 	cmos_rtc_free(w.keep.rtc);
 	g_main_loop_unref(w.loop);
+	if (w.cfg.vmbus_trace)
+		fclose(w.cfg.vmbus_trace);
 	return status;
 }

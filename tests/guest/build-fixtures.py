@@ -5,7 +5,8 @@
     build-fixtures.py OUTDIR [--refresh]
 
 From the Debian packages linux-image-cloud-amd64 (its current ABI package,
-linux-image-6.1.0-NN-cloud-amd64) and busybox-static, fetched with
+linux-image-6.1.0-NN-cloud-amd64), busybox-static and hyperv-daemons (with
+the packages it depends on for its shared libraries), fetched with
 `apt-get download` (nothing is installed), this produces in OUTDIR:
 
   vmlinuz            the bzImage
@@ -16,7 +17,9 @@ linux-image-6.1.0-NN-cloud-amd64) and busybox-static, fetched with
   busybox            busybox (static)
   guest-modules/     modules for the L2 guest, uncompressed, load.list in order
   l1-modules/        irqbypass, kvm, kvm-amd for the nested test host (L1)
-  guest.cpio.gz      the L2 initramfs: busybox, modules, /init, /scenarios
+  guest-userland/    hv_kvp_daemon, its helper scripts, libraries and loader
+                     (root/ is the tree, files.list the stamp)
+  guest.cpio.gz      the L2 initramfs: busybox, modules, userland, /init, /scenarios
   manifest.json      what was built from what (the cache stamp)
 
 A rerun with nothing changed only checks the manifest (well under a second).
@@ -42,9 +45,9 @@ import zlib
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixturelib import (HERE, Cpio, FixtureError, add_busybox, cmos_helper_elf, elf_interp,  # noqa: E402
-                        elf_notes, module_info, need_tool, run, sha256_bytes, sha256_file)
+                        elf_needed, elf_notes, module_info, need_tool, run, sha256_bytes, sha256_file)
 
-FORMAT = 3
+FORMAT = 4
 KERNEL_META = "linux-image-cloud-amd64"
 BUSYBOX_PKG = "busybox-static"
 
@@ -55,9 +58,22 @@ BUSYBOX_PKG = "busybox-static"
 #  evdev:   /dev/input/event* for busybox acpid
 #  nvram:   /dev/nvram and /proc/driver/nvram (CMOS checksum status); the
 #           reboot scenario counts boots with /bin/vireo-cmos (no CONFIG_DEVPORT)
-GUEST_MODULES = ["hv_vmbus", "hv_utils", "button", "evdev", "nvram"]
+#  dummy:   dummy0, a non-loopback interface without a NIC: hv_kvp_daemon
+#           reports the addresses of non-loopback interfaces only
+GUEST_MODULES = ["hv_vmbus", "hv_utils", "button", "evdev", "nvram", "dummy"]
 # Modules the L1 host loads to get /dev/kvm on emulated AMD-V.
 L1_MODULES = ["irqbypass", "kvm", "kvm_amd"]
+
+# The KVP daemon (userspace half of hv_utils' KVP) and the scripts it runs.
+# Debian ships no hv_set_ifconfig (only needed for IP injection).
+KVP_PKG = "hyperv-daemons"
+KVP_FILES = ["usr/sbin/hv_kvp_daemon", "usr/libexec/hypervkvpd/hv_get_dhcp_info",
+             "usr/libexec/hypervkvpd/hv_get_dns_info"]
+# Where the guest's dynamic loader looks without /etc/ld.so.cache (Debian's multiarch ld.so).
+LIB_DIRS = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib", "usr/lib"]
+# Plain poweroff/reboot/halt signal PID 1, which only busybox init answers:
+# these are scripts in the guest (see orderly_shutdown in guest-lib.sh).
+SHUTDOWN_APPLETS = ["sbin/poweroff", "sbin/reboot", "sbin/halt"]
 
 SOURCES = ["build-fixtures.py", "fixturelib.py", "guest-init.sh", "guest-lib.sh"]
 
@@ -276,7 +292,163 @@ def write_modules(dest, mods):
 
 
 # --------------------------------------------------------------------------
+# guest userland: hv_kvp_daemon with the libraries of its Depends packages
+
+def tree_resolve(root, rel, what):
+    """Follow symlinks of ROOT/REL inside ROOT (absolute targets are
+    relative to ROOT); the path of the regular file, relative to ROOT."""
+    for _ in range(40):
+        p = os.path.join(root, rel)
+        if not os.path.islink(p):
+            if not os.path.isfile(p):
+                raise FixtureError(f"{what}: /{rel} is not a regular file in the packages")
+            return rel
+        t = os.readlink(p)
+        rel = os.path.normpath(t.lstrip("/") if t.startswith("/") else os.path.join(os.path.dirname(rel), t))
+        if rel.startswith(".."):
+            raise FixtureError(f"{what}: the symlink /{rel} points out of the package tree")
+    raise FixtureError(f"{what}: symlink loop at /{rel}")
+
+
+def deb_depends(deb):
+    """Package names of the Depends field of DEB (first alternative of each)."""
+    need_tool("dpkg-deb", "dpkg")
+    dep = run(["dpkg-deb", "-f", deb, "Depends"], f"reading the Depends of {deb}").stdout.decode()
+    names = []
+    for item in dep.split(","):
+        name = item.split("|")[0].strip().split(" ")[0].split(":")[0].strip()
+        if name:
+            names.append(name)
+    return names
+
+
+def build_userland(debdir, work, dest):
+    """Unpack KVP_PKG and its Depends; copy KVP_FILES and the shared libraries
+    they need (DT_NEEDED, resolved in the Depends packages) into DEST/root.
+    Returns the manifest fields."""
+    kdeb = download(KVP_PKG, debdir)
+    deps = deb_depends(kdeb)
+    ddebs = [download(d, debdir) for d in deps]
+    uroot = os.path.join(work, "userland")
+    pkgroot = os.path.join(uroot, "pkg")
+    extract_deb(kdeb, pkgroot)
+    deproots = []
+    for d in ddebs:
+        r = os.path.join(uroot, os.path.basename(d))
+        extract_deb(d, r)
+        deproots.append(r)
+    out = os.path.join(dest + ".tmp", "root")
+    shutil.rmtree(dest + ".tmp", ignore_errors=True)
+    os.makedirs(out)
+    entries = {}      # guest path -> (kind, source or link target)
+
+    def copy(src, rel):
+        os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
+        shutil.copyfile(src, os.path.join(out, rel))
+        os.chmod(os.path.join(out, rel), os.stat(src).st_mode & 0o777)
+        entries[rel] = "file"
+
+    def find_lib(soname, needed_by):
+        for r in deproots:
+            for d in LIB_DIRS:
+                if os.path.lexists(os.path.join(r, d, soname)):
+                    rel = tree_resolve(r, os.path.join(d, soname), f"{soname} (needed by {needed_by})")
+                    return r, d, rel
+        raise FixtureError(f"{needed_by} needs {soname}, which none of the packages {KVP_PKG} depends on "
+                           f"({', '.join(deps) or 'none'}) has in {', '.join('/' + d for d in LIB_DIRS)}")
+
+    todo = []
+    for f in KVP_FILES:
+        src = os.path.join(pkgroot, f)
+        if not os.path.isfile(src):
+            raise FixtureError(f"{kdeb}: no /{f} inside (has the package changed?)")
+        copy(src, f)
+        todo.append((src, f))
+    interps = set()
+    libs = []
+    while todo:
+        src, rel = todo.pop()
+        with open(src, "rb") as fh:
+            data = fh.read()
+        if data[:4] != b"\x7fELF":
+            continue
+        interp = elf_interp(data)
+        if interp:
+            interps.add(interp)
+        for so in elf_needed(data):
+            r, d, real = find_lib(so, "/" + rel)
+            guest = os.path.join(d, so)
+            if guest not in entries:
+                copy(os.path.join(r, real), guest)
+                libs.append(guest)
+                todo.append((os.path.join(r, real), guest))
+    for interp in sorted(interps):
+        rel = interp.lstrip("/")
+        if rel in entries:
+            continue
+        for r in deproots:
+            if os.path.lexists(os.path.join(r, rel)):
+                real = tree_resolve(r, rel, f"the loader {interp}")
+                break
+        else:
+            raise FixtureError(f"the loader {interp} is in none of {', '.join(deps)}")
+        if real not in entries:
+            copy(os.path.join(r, real), real)
+            libs.append(real)
+        if real != rel:
+            link = os.path.relpath(real, os.path.dirname(rel))
+            os.makedirs(os.path.dirname(os.path.join(out, rel)), exist_ok=True)
+            os.symlink(link, os.path.join(out, rel))
+            entries[rel] = "symlink"
+    # Cross-check with the fetched loader itself (what ldd does): every
+    # library must come from our tree, none may be missing.
+    ld = [os.path.join(out, p) for p, k in entries.items() if k == "file" and "ld-linux" in p]
+    if ld:
+        libpath = ":".join(os.path.join(out, d) for d in LIB_DIRS)
+        daemon = os.path.join(out, KVP_FILES[0])
+        try:
+            p = subprocess.run([ld[0], "--inhibit-cache", "--library-path", libpath, "--list", daemon],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            text = p.stdout.decode(errors="replace")
+            bad = [l.strip() for l in text.splitlines()
+                   if "not found" in l or ("=>" in l and out not in l)]
+            if p.returncode != 0 or bad:
+                raise FixtureError(f"the loader of {os.path.basename(ld[0])} does not resolve "
+                                   f"{KVP_FILES[0]} from the fixture tree: {'; '.join(bad) or text.strip()}")
+        except OSError as e:
+            say(f"note: cannot run {ld[0]} here to cross-check the libraries ({e.strerror})")
+    with open(os.path.join(dest + ".tmp", "files.list"), "w") as fh:
+        for rel in sorted(entries):
+            fh.write(f"{entries[rel]} {rel}\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(dest + ".tmp", dest)
+    return {"kvp_deb": os.path.basename(kdeb), "kvp_lib_debs": [os.path.basename(d) for d in ddebs],
+            "guest_userland": sorted(entries)}
+
+
+def add_userland(c, udir):
+    root = os.path.join(udir, "root")
+    with open(os.path.join(udir, "files.list")) as fh:
+        for line in fh:
+            kind, rel = line.split()
+            if kind == "symlink":
+                c.symlink(rel, os.readlink(os.path.join(root, rel)))
+            else:
+                c.file(rel, os.path.join(root, rel))
+
+
+# --------------------------------------------------------------------------
 # guest initramfs
+
+# orderly_poweroff() and friends run these; "-f" keeps busybox's behaviour.
+SHUTDOWN_SCRIPT = """#!/bin/sh
+# {name}: our /init is no init: busybox {name} would signal PID 1 in vain
+for a; do
+	case "$a" in -*f*) exec /bin/busybox {name} "$@" ;; esac
+done
+. /lib/vireo.sh
+orderly_shutdown {name}
+"""
 
 def scenario_files():
     return sorted(glob.glob(os.path.join(HERE, "scenarios", "*.sh")))
@@ -285,12 +457,17 @@ def scenario_files():
 def build_guest_cpio(outdir, dest):
     buf = io.BytesIO()
     c = Cpio(buf)
-    for d in ("dev", "proc", "sys", "tmp", "run", "etc", "root", "var/log", "mnt"):
+    for d in ("dev", "proc", "sys", "tmp", "run", "etc", "root", "var/log", "var/lib/hyperv", "mnt"):
         c.dir(d)
     c.chardev("dev/console", 5, 1)
     c.chardev("dev/null", 1, 3, 0o666)
     c.chardev("dev/ttyS0", 4, 64)
-    add_busybox(c, os.path.join(outdir, "busybox"))
+    add_busybox(c, os.path.join(outdir, "busybox"), skip=SHUTDOWN_APPLETS)
+    for a in SHUTDOWN_APPLETS:
+        c.data(a, SHUTDOWN_SCRIPT.format(name=os.path.basename(a)).encode(), mode=0o755)
+    # The KVP helper scripts say #!/bin/bash; what they use, busybox sh has.
+    c.data("bin/bash", b"#!/bin/sh\nexec /bin/sh \"$@\"\n", mode=0o755)
+    add_userland(c, os.path.join(outdir, "guest-userland"))
     c.file("init", os.path.join(HERE, "guest-init.sh"), mode=0o755)
     c.file("lib/vireo.sh", os.path.join(HERE, "guest-lib.sh"), mode=0o644)
     c.data("bin/vireo-cmos", cmos_helper_elf(), mode=0o755)
@@ -332,8 +509,10 @@ def kernel_key():
     return sha256_bytes(me + lib)
 
 
-OUTPUTS = ["vmlinuz", "vmlinux", "kernel-release", "kernel-version", "kernel.config", "busybox",
-           "guest-modules/load.list", "l1-modules/load.list", "guest.cpio.gz"]
+KERNEL_OUTPUTS = ["vmlinuz", "vmlinux", "kernel-release", "kernel-version", "kernel.config", "busybox",
+                  "guest-modules/load.list", "l1-modules/load.list"]
+USERLAND_OUTPUTS = ["guest-userland/files.list"]
+OUTPUTS = KERNEL_OUTPUTS + USERLAND_OUTPUTS + ["guest.cpio.gz"]
 
 
 def stat_sig(path):
@@ -384,7 +563,7 @@ def main():
     work = os.path.join(outdir, ".work")
 
     kernel_ok = (m and not args.refresh and m.get("kernel_key") == kkey
-                 and all(os.path.exists(os.path.join(outdir, o)) for o in OUTPUTS[:-1]))
+                 and all(os.path.exists(os.path.join(outdir, o)) for o in KERNEL_OUTPUTS))
     if kernel_ok:
         say(f"cached kernel {m['kernel_release']}, modules and busybox")
         new = dict(m)
@@ -459,7 +638,21 @@ def main():
                    payload_compression=method, pvh_entry=f"{pvh:#x}",
                    guest_modules=[n for n, *_ in gm], l1_modules=[n for n, *_ in lm])
 
-    say("building guest.cpio.gz (busybox, modules, /init, scenarios)")
+    userland_ok = (m and not args.refresh and m.get("userland_key") == kkey
+                   and all(os.path.exists(os.path.join(outdir, o)) for o in USERLAND_OUTPUTS))
+    if userland_ok:
+        say(f"cached guest userland ({m['kvp_deb']})")
+        for k in ("kvp_deb", "kvp_lib_debs", "guest_userland", "userland_key"):
+            new[k] = m[k]
+    else:
+        say(f"collecting the guest userland: {KVP_PKG} ({', '.join('/' + f for f in KVP_FILES)}) and its libraries")
+        new.update(build_userland(debdir, work, os.path.join(outdir, "guest-userland")))
+        new["userland_key"] = kkey
+        shutil.rmtree(work, ignore_errors=True)
+        for rel in new["guest_userland"]:
+            say(f"  guest /{rel}")
+
+    say("building guest.cpio.gz (busybox, modules, userland, /init, scenarios)")
     build_guest_cpio(outdir, os.path.join(outdir, "guest.cpio.gz"))
     new["sources_key"] = skey
     new["scenarios"] = [os.path.basename(s)[:-3] for s in scenario_files()]

@@ -242,9 +242,12 @@ def busybox_applets(busybox):
     return out
 
 
-def add_busybox(cpio, busybox):
+def add_busybox(cpio, busybox, skip=()):
+    """busybox and a symlink per applet, except the applet paths in SKIP."""
     cpio.file("bin/busybox", busybox, mode=0o755)
     for a in busybox_applets(busybox):
+        if a in skip:
+            continue
         depth = a.count("/")
         cpio.symlink(a, "../" * depth + "bin/busybox")
 
@@ -308,6 +311,28 @@ def elf_notes(data):
             pos += (descsz + 3) & ~3
             notes.append((name, ntype, desc))
     return notes
+
+
+def elf_needed(data):
+    """The DT_NEEDED sonames of an ELF64 image (from .dynamic and .dynstr)."""
+    secs = elf_sections(data)
+    if secs is None:
+        raise FixtureError("not a 64-bit little-endian ELF file")
+    if ".dynamic" not in secs:
+        return []
+    if ".dynstr" not in secs:
+        raise FixtureError("the ELF file has .dynamic but no .dynstr section")
+    doff, dsize = secs[".dynamic"]
+    soff, _ = secs[".dynstr"]
+    out = []
+    for pos in range(doff, doff + dsize - 15, 16):
+        tag, val = struct.unpack_from("<qQ", data, pos)
+        if tag == 0:        # DT_NULL
+            break
+        if tag == 1:        # DT_NEEDED
+            end = data.index(b"\0", soff + val)
+            out.append(data[soff + val:end].decode())
+    return out
 
 
 def elf_interp(data):

@@ -11,6 +11,8 @@
 #   VIREO-SCENARIO-START name=NAME / VIREO-SCENARIO-END rc=N
 # Kernel command line: vireo.scenario=NAME runs /scenarios/NAME.sh;
 # vireo.shell=1 opens a shell on the console instead of powering off.
+# Plain /sbin/poweroff, /sbin/reboot and /sbin/halt (what orderly_poweroff()
+# runs) do not signal us: they are scripts, see orderly_shutdown in /lib/vireo.sh.
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc 2>/dev/null
 read -r up _ < /proc/uptime

@@ -4,7 +4,8 @@
 
     run-scenario.py --fixtures DIR --worker PATH --scenario NAME
         [--cpus 2] [--memory 512M] [--boot bzimage|pvh] [--on-reboot exit|restart]
-        [--host-request powerbutton-after-ready] [--ctl-client CMD]
+        [--host-script FILE|NAME] [--host-step STEP]... [--ctl-client CMD]
+        [--host-request powerbutton-after-ready]
         [--expect KEY=VALUE | KEY>=N | KEY<=N | KEY!=VALUE]... [--expect-exit N]
         [--expect-boots N] [--allow-fail REGEX]... [--path auto|direct|nested]
         [--timeout S] [--log FILE] [--json FILE] [--peer-qemu SCRIPT]
@@ -20,6 +21,32 @@ when the worker's exit status differs from --expect-exit (default 0), when
 an expectation fails, when the guest printed a VIREO-FAIL line not matched
 by --allow-fail, when a scenario ended with rc != 0, or on timeout.
 
+Host script (--host-script FILE, or NAME for tests/guest/scenarios/NAME.host;
+--host-step STEP adds one step): what the host does while the guest runs,
+one step per line, words split like the shell, '#' comments:
+
+  wait REGEX [TIMEOUT]        a guest console line matches (after the line the
+                              previous wait matched); TIMEOUT in s, default none
+  run NAME COMMAND...         control command (vireo-worker-ctl SOCKET COMMAND);
+                              the reply is recorded as NAME; fails unless "ok..."
+  try NAME COMMAND...         the same, whatever the reply
+  poll NAME TIMEOUT REGEX COMMAND...
+                              COMMAND every second until its reply matches
+  sleep SECONDS
+  wait-exit TIMEOUT           the worker exits within TIMEOUT s (e.g. after a
+                              shutdown request; else it is turned off)
+  check NAME REGEX            after the run: reply NAME matches
+  check-greater NAME1 NAME2 FIELD
+                              after the run: the number in FIELD=N of reply
+                              NAME1 is greater than in reply NAME2
+
+Steps run in order; the first that fails stops the script, turns the VM off
+("turn-off") and fails the test, naming the step. REGEX is a POSIX ERE: in the
+nested host, busybox awk and grep match them (no \\d, no (?...)). Directly,
+the steps run in a thread of this harness; nested, in a shell script inside
+L1 whose "VIREO-HOST-STEP" lines are printed once the worker has exited.
+--host-request NAME is a built-in two-step script (see HOST_REQUESTS).
+
 --peer-qemu tests/bench/peer-qemu.sh runs the QEMU stand-in instead of the
 worker (to validate this harness and as the benchmark peer); it implies
 --allow-fail 'insmod hv_' (QEMU is not Hyper-V).
@@ -34,6 +61,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,10 +76,11 @@ EXIT_NAMES = {0: "guest powered off", 10: "guest rebooted", 11: "triple fault",
               1: "worker could not start", 2: "bad usage", 124: "timeout",
               125: "nested host failure"}
 
-# --host-request NAME: (console line the guest prints when ready, control command)
+# --host-request NAME: a host script
 HOST_REQUESTS = {
-    "powerbutton-after-ready": ("VIREO-READY powerbutton", "power-button"),
+    "powerbutton-after-ready": "wait 'VIREO-READY powerbutton'\nrun request power-button\n",
 }
+CTL_TIMEOUT = 15        # seconds for one control command
 
 # Console lines after which nothing good can come: stop at once instead of
 # waiting for the timeout (QEMU stops the VM and stays up on these).
@@ -60,6 +89,7 @@ FATAL_PATTERNS = ["KVM internal error"]
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|c)")
 RESULT_RE = re.compile(r"VIREO-RESULT ([A-Za-z0-9_.-]+)=(.*)$")
 EXPECT_RE = re.compile(r"^([A-Za-z0-9_.-]+)(>=|<=|!=|=)(.*)$")
+STEP_RE = re.compile(r"VIREO-HOST-STEP n=(\d+) status=(\w+) rc=(-?\d+) t=([0-9.]+) reply=(.*)$")
 
 
 def say(msg):
@@ -91,16 +121,27 @@ class Console:
         self.marks = {}
         self.tail = []
         self.worker_rc = None
-        self.request_sent = False
-        self.request_rc = None
-        self.request_reply = ""
+        self.steps = {}             # step number -> StepRecord
+        self.guest_lines = []       # what "wait" steps match (direct path)
+        self.finished = False       # the worker has exited (direct path)
+        self.cond = threading.Condition()
         self.guest_uptime_at_init = []
         self.hidden = 0
 
     def mark(self, name, t):
         self.marks.setdefault(name, t)
 
-    def feed(self, text, t):
+    def feed(self, text, t, host=False):
+        with self.cond:
+            self._feed(text, t, host)
+            self.cond.notify_all()
+
+    def finish(self):
+        with self.cond:
+            self.finished = True
+            self.cond.notify_all()
+
+    def _feed(self, text, t, host):
         text = ANSI.sub("", text.replace("\r", ""))
         if "TCG doesn't support requested feature" in text:
             self.hidden += 1
@@ -108,6 +149,8 @@ class Console:
         print(text, flush=True)
         self.tail.append(text)
         del self.tail[:-300]
+        if not host:
+            self.guest_lines.append(text)
         for pat in FATAL_PATTERNS:
             if pat in text:
                 self.fails.append(f"VIREO-FAIL console: {text.strip()}")
@@ -149,17 +192,346 @@ class Console:
             self.mark("l1_init", t)
         elif line.startswith("VIREO-L1-FAIL"):
             self.fails.append(line)
-        elif line.startswith("VIREO-HOST-REQUEST-DONE"):
-            self.mark("request_done", t)
-            m = re.search(r"rc=(\d+) ?(.*)", line)
+        elif line.startswith("VIREO-HOST-STEP"):
+            m = STEP_RE.match(line)
             if m:
-                self.request_rc = int(m.group(1))
-                self.request_reply = m.group(2)
-        elif line.startswith("VIREO-HOST-REQUEST"):
-            self.request_sent = True
-            self.mark("request", t)
+                self.steps[int(m.group(1))] = StepRecord(m.group(2), int(m.group(3)),
+                                                         float(m.group(4)), m.group(5))
         elif line.startswith("VIREO-READY"):
             self.mark("ready", t)
+
+
+# --------------------------------------------------------------------------
+# host scripts
+
+class StepRecord:
+    def __init__(self, status, rc, t, reply):
+        self.status, self.rc, self.t, self.reply = status, rc, t, reply
+
+
+class Step:
+    ACTIONS = ("wait", "run", "try", "poll", "sleep", "wait-exit")
+
+    def __init__(self, n, where, text, words):
+        self.n, self.where, self.text = n, where, text
+        self.kind = words[0]
+        self.name = self.command = self.regex = None
+        self.timeout = 0.0
+        a = words[1:]
+
+        def bad(msg):
+            raise FixtureError(f"host script {where}: '{text}': {msg}")
+
+        def seconds(w):
+            try:
+                v = float(w)
+            except ValueError:
+                bad(f"'{w}' is not a number of seconds")
+            if v < 0:
+                bad(f"'{w}': negative")
+            return v
+
+        if self.kind == "wait":
+            if len(a) not in (1, 2):
+                bad("use: wait REGEX [TIMEOUT]")
+            self.regex = a[0]
+            self.timeout = seconds(a[1]) if len(a) == 2 else 0.0
+        elif self.kind in ("run", "try"):
+            if len(a) < 2:
+                bad(f"use: {self.kind} NAME COMMAND...")
+            self.name, self.command = a[0], " ".join(a[1:])
+        elif self.kind == "poll":
+            if len(a) < 4:
+                bad("use: poll NAME TIMEOUT REGEX COMMAND...")
+            self.name, self.timeout, self.regex, self.command = a[0], seconds(a[1]), a[2], " ".join(a[3:])
+        elif self.kind in ("sleep", "wait-exit"):
+            if len(a) != 1:
+                bad(f"use: {self.kind} SECONDS")
+            self.timeout = seconds(a[0])
+        elif self.kind == "check":
+            if len(a) != 2:
+                bad("use: check NAME REGEX")
+            self.name, self.regex = a
+        elif self.kind == "check-greater":
+            if len(a) != 3:
+                bad("use: check-greater NAME1 NAME2 FIELD")
+            self.name, self.name2, self.field = a
+        else:
+            bad(f"unknown step '{self.kind}' (wait, run, try, poll, sleep, wait-exit, check, check-greater)")
+        if self.command and "\n" in self.command:
+            bad("a command is one line")
+        if self.regex is not None:
+            # the nested path matches with busybox awk/grep -E (POSIX ERE)
+            for nope in ("\\d", "(?", "*?", "+?"):
+                if nope in self.regex:
+                    bad(f"'{nope}' is not POSIX ERE (busybox awk/grep match these in the nested host)")
+            try:
+                re.compile(self.regex)
+            except re.error as e:
+                bad(f"bad regular expression: {e}")
+
+    def describe(self):
+        return f"host step {self.n} ({self.where}: {self.text})"
+
+
+def parse_host_script(text, src, first_n=1):
+    steps = []
+    lines = text.splitlines()
+    for lineno, line in enumerate(lines, 1):
+        where = f"{src}:{lineno}" if len(lines) > 1 else src
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as e:
+            raise FixtureError(f"host script {where}: {e}")
+        if words:
+            steps.append(Step(first_n + len(steps), where, line.strip(), words))
+    return steps
+
+
+def host_script_steps(args):
+    steps = []
+    if args.host_request:
+        steps += parse_host_script(HOST_REQUESTS[args.host_request], f"--host-request {args.host_request}")
+    for spec in args.host_script:
+        path = spec
+        if not os.path.exists(path) and os.sep not in spec:
+            path = os.path.join(HERE, "scenarios", spec if spec.endswith(".host") else spec + ".host")
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError as e:
+            raise FixtureError(f"--host-script {spec}: {path}: {e.strerror}")
+        shown = spec if path == spec else os.path.relpath(path, HERE)
+        steps += parse_host_script(text, shown, len(steps) + 1)
+    for i, st in enumerate(args.host_step):
+        steps += parse_host_script(st, f"--host-step #{i + 1}", len(steps) + 1)
+    names = {}
+    for st in steps:
+        if st.kind in ("run", "try", "poll"):
+            if st.name in names:
+                raise FixtureError(f"{st.describe()}: the name '{st.name}' is already used by "
+                                   f"{names[st.name].describe()}")
+            names[st.name] = st
+    for st in steps:
+        if st.kind in ("check", "check-greater"):
+            for nm in ([st.name] if st.kind == "check" else [st.name, st.name2]):
+                if nm not in names:
+                    raise FixtureError(f"{st.describe()}: no run, try or poll step records '{nm}'")
+    return steps
+
+
+def one_line(text):
+    return " ".join(text.split("\n")).strip()
+
+
+class DirectSteps(threading.Thread):
+    """Runs the action steps of a host script next to the worker (direct path)."""
+
+    def __init__(self, steps, con, ctl, control, t0):
+        super().__init__(daemon=True)
+        self.steps = [s for s in steps if s.kind in Step.ACTIONS]
+        self.con, self.ctl, self.control, self.t0 = con, ctl, control, t0
+        self.cursor = 0
+
+    def record(self, st, ok, rc, reply):
+        self.con.feed(f"VIREO-HOST-STEP n={st.n} status={'ok' if ok else 'failed'} rc={rc} "
+                      f"t={time.monotonic() - self.t0:.1f} reply={one_line(reply)}",
+                      time.monotonic() - self.t0, host=True)
+
+    def command(self, command):
+        try:
+            p = subprocess.run(self.ctl + [self.control, command], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=CTL_TIMEOUT)
+            return p.returncode, one_line(p.stdout.decode(errors="replace"))
+        except subprocess.TimeoutExpired:
+            return 124, f"no reply within {CTL_TIMEOUT} s"
+        except OSError as e:
+            return 127, f"{self.ctl[0]}: {e.strerror}"
+
+    def gone(self):
+        with self.con.cond:
+            return self.con.finished
+
+    def pause(self, seconds):
+        with self.con.cond:
+            self.con.cond.wait_for(lambda: self.con.finished, timeout=seconds)
+
+    def do(self, st):
+        """(ok, rc, reply) of one step."""
+        if st.kind == "wait":
+            rx = re.compile(st.regex)
+            end = time.monotonic() + st.timeout if st.timeout else None
+            with self.con.cond:
+                while True:
+                    lines = self.con.guest_lines
+                    for i in range(self.cursor, len(lines)):
+                        if rx.search(lines[i]):
+                            self.cursor = i + 1
+                            return True, 0, lines[i]
+                    self.cursor = len(lines)
+                    if self.con.finished:
+                        return False, 1, "the worker exited before a console line matched"
+                    left = None if end is None else end - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False, 1, f"no console line matched within {st.timeout:g} s"
+                    self.con.cond.wait(timeout=left)
+        if st.kind == "sleep":
+            self.pause(st.timeout)
+            return True, 0, ""
+        if st.kind == "wait-exit":
+            with self.con.cond:
+                if self.con.cond.wait_for(lambda: self.con.finished, timeout=st.timeout):
+                    return True, 0, "the worker exited"
+            return False, 1, f"the worker still ran {st.timeout:g} s later"
+        if self.gone():
+            return False, 1, "the worker had exited"
+        if st.kind in ("run", "try"):
+            rc, out = self.command(st.command)
+            return (rc == 0 or st.kind == "try"), rc, out
+        # poll
+        rx = re.compile(st.regex)
+        end = time.monotonic() + st.timeout
+        while True:
+            rc, out = self.command(st.command)
+            if rx.search(out):
+                return True, rc, out
+            if self.gone():
+                return False, rc, f"the worker exited; last reply: {out}"
+            if time.monotonic() >= end:
+                return False, rc, f"no reply matched within {st.timeout:g} s; last reply: {out}"
+            self.pause(1.0)
+
+    def run(self):
+        for st in self.steps:
+            ok, rc, reply = self.do(st)
+            self.record(st, ok, rc, reply)
+            if not ok:
+                if not self.gone():
+                    rc, out = self.command("turn-off")
+                    self.con.feed(f"VIREO-HOST-TURN-OFF rc={rc} {out}", time.monotonic() - self.t0, host=True)
+                return
+
+
+# Shell functions for the host steps inside L1 (busybox sh). CTL is defined
+# before them; /tmp/l2.log is the guest console, /tmp/worker.rc appears when
+# the worker has exited.
+L1_STEP_FUNCS = r"""
+cur=0
+now_cs() { read -r u _ < /proc/uptime; s=${u%.*}; c=${u#*.}; c=${c#0}; echo $((s * 100 + c)); }
+rec() { read -r u _ < /proc/uptime; echo "VIREO-HOST-STEP n=$1 status=$2 rc=$3 t=$u reply=$(printf '%s' "$4" | tr '\n' ' ')"; }
+gone() { [ -e /tmp/worker.rc ]; }
+ctl() { out=$(timeout CTL_TIMEOUT CTL /tmp/vireo-control "$1" 2>&1); rc=$?; }
+match() {
+	RE="$1" awk -v from="$cur" 'NR > from { sub(/\r$/, ""); if ($0 ~ ENVIRON["RE"]) { print NR " " $0; exit } }' /tmp/l2.log
+}
+step_wait() {	# N REGEX TIMEOUT_S (0: none)
+	end=$(( $(now_cs) + $3 * 100 ))
+	while :; do
+		g=0; gone && g=1
+		hit=$(match "$2")
+		if [ -n "$hit" ]; then cur=${hit%% *}; rec $1 ok 0 "${hit#* }"; return 0; fi
+		if [ $g = 1 ]; then rec $1 failed 1 "the worker exited before a console line matched"; return 1; fi
+		if [ "$3" != 0 ] && [ $(now_cs) -ge $end ]; then rec $1 failed 1 "no console line matched within $3 s"; return 1; fi
+		sleep 0.5
+	done
+}
+step_run() {	# N MUST_BE_OK COMMAND
+	if gone; then rec $1 failed 1 "the worker had exited"; return 1; fi
+	ctl "$3"
+	if [ $2 = 1 ] && [ $rc != 0 ]; then rec $1 failed $rc "$out"; return 1; fi
+	rec $1 ok $rc "$out"
+}
+step_wait_exit() {	# N TIMEOUT_S
+	end=$(( $(now_cs) + $2 * 100 ))
+	until gone; do
+		if [ $(now_cs) -ge $end ]; then rec $1 failed 1 "the worker still ran $2 s later"; return 1; fi
+		sleep 0.5
+	done
+	rec $1 ok 0 "the worker exited"
+}
+step_poll() {	# N TIMEOUT_S REGEX COMMAND
+	if gone; then rec $1 failed 1 "the worker had exited"; return 1; fi
+	end=$(( $(now_cs) + $2 * 100 ))
+	while :; do
+		ctl "$4"
+		if printf '%s\n' "$out" | tr '\n' ' ' | grep -qE -- "$3"; then rec $1 ok $rc "$out"; return 0; fi
+		if gone; then rec $1 failed $rc "the worker exited; last reply: $out"; return 1; fi
+		if [ $(now_cs) -ge $end ]; then rec $1 failed $rc "no reply matched within $2 s; last reply: $out"; return 1; fi
+		sleep 1
+	done
+}
+"""
+
+
+def l1_steps_script(steps, ctl_l1):
+    """The body of the L1 subshell that runs the host steps."""
+    funcs = L1_STEP_FUNCS.replace("CTL_TIMEOUT", str(CTL_TIMEOUT))
+    # without a control client the script only waits and sleeps (checked in main)
+    funcs = funcs.replace("CTL", " ".join(shlex.quote(a) for a in ctl_l1 or ["false"]))
+    q = shlex.quote
+    body = []
+    for st in steps:
+        if st.kind == "wait":
+            body.append(f"step_wait {st.n} {q(st.regex)} {int(st.timeout + 0.999)}")
+        elif st.kind in ("run", "try"):
+            body.append(f"step_run {st.n} {1 if st.kind == 'run' else 0} {q(st.command)}")
+        elif st.kind == "poll":
+            body.append(f"step_poll {st.n} {int(st.timeout + 0.999)} {q(st.regex)} {q(st.command)}")
+        elif st.kind == "sleep":
+            body.append(f"sleep {st.timeout:g} && rec {st.n} ok 0 ''")
+        elif st.kind == "wait-exit":
+            body.append(f"step_wait_exit {st.n} {int(st.timeout + 0.999)}")
+    lines = [funcs, "steps() {"] + [f"\t{b} || return 1" for b in body] + [
+        "}",
+        "if ! steps && ! gone; then",
+        "\tctl turn-off",
+        '\techo "VIREO-HOST-TURN-OFF rc=$rc $out"',
+        "fi",
+    ]
+    return "\n".join(lines)
+
+
+def check_steps(steps, con):
+    """Errors of the host script: failed or missing steps, then the checks."""
+    errors = []
+    replies = {}
+    missing = []
+    for st in steps:
+        if st.kind not in Step.ACTIONS:
+            continue
+        r = con.steps.get(st.n)
+        if r is None:
+            missing.append(st)
+            continue
+        if r.status != "ok":
+            errors.append(f"{st.describe()} FAILED (rc={r.rc}): {r.reply}")
+        elif st.name:
+            replies[st.name] = r.reply
+    if missing:
+        why = "an earlier step failed" if errors else "the host script stopped (see the console)"
+        errors.append(f"{missing[0].describe()} and {len(missing) - 1} more step(s) did not run: {why}"
+                      if len(missing) > 1 else f"{missing[0].describe()} did not run: {why}")
+    for st in steps:
+        if st.kind == "check":
+            if st.name not in replies:
+                errors.append(f"{st.describe()}: no reply '{st.name}' was recorded")
+            elif not re.search(st.regex, replies[st.name]):
+                errors.append(f"{st.describe()} FAILED: reply {st.name} is '{replies[st.name]}'")
+        elif st.kind == "check-greater":
+            vals = []
+            for nm in (st.name, st.name2):
+                if nm not in replies:
+                    errors.append(f"{st.describe()}: no reply '{nm}' was recorded")
+                    break
+                m = re.search(r"(?:^|\s)" + re.escape(st.field) + r"=(-?[0-9]+)(?:\s|$)", replies[nm])
+                if not m:
+                    errors.append(f"{st.describe()} FAILED: reply {nm} has no number {st.field}=N: '{replies[nm]}'")
+                    break
+                vals.append(int(m.group(1)))
+            if len(vals) == 2 and not vals[0] > vals[1]:
+                errors.append(f"{st.describe()} FAILED: {st.field} {vals[0]} (in {st.name}) is not greater "
+                              f"than {vals[1]} (in {st.name2})")
+    return errors
 
 
 # --------------------------------------------------------------------------
@@ -208,26 +580,27 @@ def worker_argv(args, worker, kernel, initrd, control):
 def run_direct(args, con, t0):
     kernel, initrd = guest_files(args)
     tmp = tempfile.mkdtemp(prefix="vireo-scenario-")
-    control = os.path.join(tmp, "control") if (args.host_request or args.ctl_client) else None
+    control = os.path.join(tmp, "control") if (args.steps or args.ctl_client_argv) else None
     argv = worker_argv(args, [args.worker], kernel, initrd, control)
     say("worker: " + " ".join(shlex.quote(a) for a in argv))
-    request = HOST_REQUESTS.get(args.host_request) if args.host_request else None
     con.mark("worker_start", time.monotonic() - t0)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + args.timeout
     timed_out = False
-    def on_line(text):
-        con.feed(text, time.monotonic() - t0)
-        if request and not con.request_sent and request[0] in text:
-            do_request_direct(args, con, control, request[1], t0)
-
+    runner = None
+    if any(st.kind in Step.ACTIONS for st in args.steps):
+        runner = DirectSteps(args.steps, con, args.ctl_client_argv, control, t0)
+        runner.start()
     try:
-        timed_out = stream_lines(proc, deadline, on_line)
+        timed_out = stream_lines(proc, deadline, lambda text: con.feed(text, time.monotonic() - t0))
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
     finally:
+        con.finish()
         stop_process_group(proc)
+        if runner:
+            runner.join(timeout=CTL_TIMEOUT + 5)
         try:
             for f in os.listdir(tmp):
                 os.unlink(os.path.join(tmp, f))
@@ -241,45 +614,16 @@ def run_direct(args, con, t0):
     return timed_out
 
 
-def do_request_direct(args, con, control, command, t0):
-    ctl = args.ctl_client_argv
-    con.feed(f"VIREO-HOST-REQUEST {command}", time.monotonic() - t0)
-    if not ctl:
-        con.feed(f"VIREO-HOST-REQUEST-DONE rc=127 no control client (--ctl-client)", time.monotonic() - t0)
-        return
-    try:
-        p = subprocess.run(ctl + [control, command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=15)
-        out = p.stdout.decode(errors="replace").strip().replace("\n", " ")
-        rc = p.returncode
-    except subprocess.TimeoutExpired:
-        out, rc = "no reply within 15 s", 124
-    except OSError as e:
-        out, rc = f"{ctl[0]}: {e.strerror}", 127
-    con.feed(f"VIREO-HOST-REQUEST-DONE rc={rc} {out}", time.monotonic() - t0)
-
-
 def nested_job(args, worker_l1, ctl_l1, kernel_l1, initrd_l1):
-    control = "/tmp/vireo-control" if (args.host_request or ctl_l1) else None
+    control = "/tmp/vireo-control" if (args.steps or ctl_l1) else None
     argv = worker_argv(args, worker_l1, kernel_l1, initrd_l1, control)
     q = " ".join(shlex.quote(a) for a in argv)
     lines = ["#!/bin/sh", "# generated by run-scenario.py", ": > /tmp/l2.log", "rm -f /tmp/worker.rc"]
-    if args.host_request:
-        ready, command = HOST_REQUESTS[args.host_request]
-        if ctl_l1:
-            ctlq = " ".join(shlex.quote(a) for a in ctl_l1 + [control, command])
-            act = (f'out=$({ctlq} 2>&1); rc=$?; '
-                   f'echo "VIREO-HOST-REQUEST-DONE rc=$rc $(echo $out)"')
-        else:
-            act = 'echo "VIREO-HOST-REQUEST-DONE rc=127 no control client (--ctl-client)"'
+    actions = [st for st in args.steps if st.kind in Step.ACTIONS]
+    if actions:
         lines += [
             "(",
-            f"  while ! grep -q {shlex.quote(ready)} /tmp/l2.log; do",
-            "    [ -e /tmp/worker.rc ] && exit 0",
-            "    sleep 0.2",
-            "  done",
-            f'  echo "VIREO-HOST-REQUEST {command}"',
-            f"  {act}",
+            l1_steps_script(actions, ctl_l1),
             # Not on the console while the guest writes to it: bytes of both
             # would interleave mid-line. Printed once the worker has exited.
             ") > /tmp/host-requests.log 2>&1 &",
@@ -318,6 +662,9 @@ def run_nested(args, con, t0):
     kernel_l1 = "/vireo/guest/" + os.path.basename(kernel)
     initrd_l1 = "/vireo/guest/guest.cpio.gz"
     files += [f"{kernel}:{kernel_l1}", f"{initrd}:{initrd_l1}"]
+    if any(st.kind in ("run", "try", "poll") for st in args.steps) and not ctl_l1:
+        raise FixtureError("the host script runs control commands: give --ctl-client "
+                           "(or put vireo-worker-ctl next to the worker)")
     job = nested_job(args, [worker_dest], ctl_l1, kernel_l1, initrd_l1)
     carry = nh.expand_carry(exes, files)
     l1rd = nh.build_l1_initramfs(args.fixtures, carry, job)
@@ -365,14 +712,7 @@ def check(args, con, timed_out):
     for i, rc in enumerate(con.scenario_rcs):
         if rc != 0:
             errors.append(f"scenario {args.scenario} ended with rc={rc} (boot {i + 1})")
-    if args.host_request:
-        ready = HOST_REQUESTS[args.host_request][0]
-        if "ready" not in con.marks:
-            errors.append(f"the guest never printed '{ready}', so the host request was not sent")
-        elif con.request_rc is None:
-            errors.append(f"host request '{args.host_request}' was not completed")
-        elif con.request_rc != 0:
-            errors.append(f"host request '{args.host_request}' failed: rc={con.request_rc} {con.request_reply}")
+    errors += check_steps(args.steps, con)
     values = {k: ",".join(v) for k, v in con.results.items()}
     values["boots"] = str(con.boots)
     if args.expect_boots is not None and con.boots != args.expect_boots:
@@ -427,7 +767,11 @@ def main():
     ap.add_argument("--boot", choices=["bzimage", "pvh"], default="bzimage",
                     help="bzimage: --kernel vmlinuz; pvh: --kernel vmlinux (ELF, PVH entry)")
     ap.add_argument("--on-reboot", choices=["exit", "restart"])
-    ap.add_argument("--host-request", choices=sorted(HOST_REQUESTS))
+    ap.add_argument("--host-request", choices=sorted(HOST_REQUESTS), help="a built-in host script")
+    ap.add_argument("--host-script", action="append", default=[], metavar="FILE|NAME",
+                    help="host steps (NAME: tests/guest/scenarios/NAME.host); see below")
+    ap.add_argument("--host-step", action="append", default=[], metavar="STEP",
+                    help="one more host step, after the script's")
     ap.add_argument("--ctl-client", help="control client command (default: vireo-worker-ctl next to the worker)")
     ap.add_argument("--expect", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--expect-exit", type=int, default=0)
@@ -489,6 +833,10 @@ def main():
         c0 = args.ctl_client_argv[0]
         if os.sep in c0:
             args.ctl_client_argv[0] = os.path.abspath(c0)
+    args.steps = host_script_steps(args)
+    if any(st.kind in ("run", "try", "poll") for st in args.steps) and not args.ctl_client_argv:
+        ap.error("the host script runs control commands: give --ctl-client "
+                 "(or put vireo-worker-ctl next to the worker)")
 
     if not args.no_build_fixtures:
         p = subprocess.run([sys.executable, os.path.join(HERE, "build-fixtures.py"), args.fixtures])
@@ -506,7 +854,7 @@ def main():
     say(f"scenario {args.scenario}: {args.cpus} CPUs, {args.memory}, "
         f"{'PVH (vmlinux)' if args.boot == 'pvh' else 'bzImage (vmlinuz)'}"
         + (f", on-reboot {args.on_reboot}" if args.on_reboot else "")
-        + (f", host request {args.host_request}" if args.host_request else ""))
+        + (f", {len(args.steps)} host steps" if args.steps else ""))
 
     t0 = time.monotonic()
     con = Console(args, t0)
@@ -525,9 +873,12 @@ def main():
         + f" boots={con.boots} exit={con.worker_rc}")
     if args.json:
         with open(args.json, "w") as f:
+            steps = [{"n": st.n, "step": st.text, "where": st.where}
+                     | ({"status": r.status, "rc": r.rc, "t": r.t, "reply": r.reply}
+                        if (r := con.steps.get(st.n)) else {}) for st in args.steps]
             json.dump({"scenario": args.scenario, "path": path, "results": con.results, "boots": con.boots,
                        "worker_exit": con.worker_rc, "timed_out": timed_out, "timings": tm,
-                       "errors": errors}, f, indent=1)
+                       "host_steps": steps, "errors": errors}, f, indent=1)
     if errors:
         say(f"FAILED: scenario {args.scenario} ({path}):")
         for e in errors:

@@ -147,8 +147,8 @@ static void test_hypercall_page(void)
 	g_assert_cmphex(rd(&r, 0, HV_MSR_HYPERCALL) & 1, ==, 0);
 	/* The port must fit the trampoline's imm8 OUT. */
 	uint8_t buf[16];
-	g_assert_cmpuint(hyperv_trampoline(0x1e4, buf, sizeof(buf)), ==, 0);
-	g_assert_cmpuint(hyperv_trampoline(0xe4, buf, 3), ==, 0);
+	g_assert_cmpuint(hyperv_trampoline(0x1e4, 0, buf, sizeof(buf)), ==, 0);
+	g_assert_cmpuint(hyperv_trampoline(0xe4, 0, buf, 3), ==, 0);
 	rig_fini(&r);
 }
 

@@ -38,3 +38,14 @@ void *guest_ram_ptr(const struct guest_ram *ram, uint64_t gpa, uint64_t len);
 int guest_ram_write(const struct guest_ram *ram, uint64_t gpa, const void *src, uint64_t len);
 
 uint64_t guest_ram_low_end(const struct guest_ram *ram);
+
+/*
+ * A contiguous host view of `count` guest pages given by their PFNs, in that
+ * order (a VMBus ring's GPADL is scattered over guest RAM; the ring code
+ * wants one buffer). The view maps the memfd, so it is the guest's memory,
+ * not a copy. -EFAULT when a PFN is not RAM, -EINVAL for count 0 or above
+ * GUEST_RAM_MAP_MAX_PAGES; -errno from mmap. Undo with guest_ram_unmap_pages.
+ */
+#define GUEST_RAM_MAP_MAX_PAGES 16384u   /* 64 MiB, the largest ring accepted */
+int guest_ram_map_pages(const struct guest_ram *ram, const uint64_t *pfns, size_t count, void **out);
+void guest_ram_unmap_pages(void *base, size_t count);

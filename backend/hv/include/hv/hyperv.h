@@ -34,6 +34,7 @@ struct hyperv {
 	unsigned nvps;
 	uint64_t tsc_hz;
 	uint16_t hypercall_port;      /* the trampoline's OUT port */
+	uint16_t signal_port;         /* HvSignalEvent's fast way out; 0: none */
 	uint64_t start_ns;
 
 	pthread_mutex_t lock;
@@ -57,5 +58,13 @@ int hyperv_msr_write(struct hyperv *hv, unsigned vp, uint32_t msr, uint64_t val)
  * Returns what the guest gets in RAX. */
 uint64_t hyperv_hypercall(struct hyperv *hv, unsigned vp, uint64_t control, uint64_t rdx, uint64_t r8);
 
-/* The trampoline written into the guest's hypercall page (exposed for tests). */
-size_t hyperv_trampoline(uint16_t port, uint8_t *buf, size_t size);
+/* The trampoline written into the guest's hypercall page (exposed for tests):
+ * its length, or 0 when it does not fit or port is above 0xff. */
+size_t hyperv_trampoline(uint16_t port, uint16_t signal_port, uint8_t *buf, size_t size);
+
+/* Route HvSignalEvent through `port` (32-bit OUT of the connection id) in
+ * hypercall pages enabled from now on; 0 turns it off. */
+void hyperv_set_signal_port(struct hyperv *hv, uint16_t port);
+
+/* TIME_REF_COUNT: 100 ns units since the partition started. Any thread. */
+uint64_t hyperv_reference_time(struct hyperv *hv);

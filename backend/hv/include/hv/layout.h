@@ -58,6 +58,8 @@
 #define PORT_POST                0x80
 /* The hypercall trampoline's OUT port: an imm8 port nothing else decodes (not 0x7E, see KVM's quirk). */
 #define PORT_HV_HYPERCALL        0xE4
+/* HvSignalEvent's OUT (4 bytes: the connection id), matched by ioeventfds. */
+#define PORT_HV_SIGNAL           0xE8
 #define PORT_PCI_CONFIG_ADDR     0xCF8
 #define PORT_PCI_CONFIG_DATA     0xCFC
 

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hv/boot.h"
 #include "hv/cpuid_policy.h"
@@ -38,6 +39,9 @@ struct partition_config {
 	unsigned ncpus;
 	enum cpuid_hv_interface hv;
 	const char *name;             /* for the memfd, diagnostics */
+	/* Hyper-V: let every HvSignalEvent exit to userspace instead of ending
+	 * in an ioeventfd (for measuring the difference). */
+	bool no_signal_fastpath;
 };
 
 struct vcpu;
@@ -66,6 +70,11 @@ struct partition {
 	struct synic *synic;          /* its SynIC */
 	struct vmbus_server *vmbus;   /* and the VMBus host */
 	_Atomic uint64_t exits_msr, exits_hypercall;
+	_Atomic uint64_t exits_signal;  /* HvSignalEvents that left the kernel */
+	bool signal_fastpath;          /* HvSignalEvent goes out on PORT_HV_SIGNAL */
+	const struct vmbus_server_ops *vmbus_dev_ops;   /* the devices' channel callbacks */
+	void *vmbus_dev_opaque;
+	FILE *vmbus_trace;             /* NULL, or where VMBus traffic is recorded */
 	char *crash_text;             /* the guest's last crash report, under stop_lock */
 };
 
@@ -100,3 +109,20 @@ void partition_join(struct partition *p);
 int partition_add_port_sink(struct partition *p, uint16_t port, uint8_t len);
 
 uint64_t partition_monotonic_ns(void);
+
+/* Hyper-V partitions: who hosts the VMBus devices. The channel callbacks of
+ * ops (post_to_guest is ignored) are called with opaque. Set before the
+ * vCPUs start. */
+void partition_set_vmbus_devices(struct partition *p, const struct vmbus_server_ops *ops, void *opaque);
+/* Make the guest's HvSignalEvent on conn_id increment eventfd fd in the
+ * kernel (KVM_IOEVENTFD with the id as datamatch). -ENOTSUP when the fast
+ * path is off, else 0 or -errno. */
+int partition_watch_signal(struct partition *p, uint32_t conn_id, int fd);
+void partition_unwatch_signal(struct partition *p, uint32_t conn_id, int fd);
+/* Set event flag relid in SINT2 of VP vp and interrupt it (synic_signal_event). */
+int partition_signal_guest(struct partition *p, unsigned vp, uint32_t relid);
+/* Record one line "WHAT HEX" in p->vmbus_trace when it is set (the guest's
+ * VMBus messages and packets, for test fixtures). Any thread. */
+void partition_trace(struct partition *p, const char *what, const void *data, size_t len);
+/* A signal OUT no ioeventfd took (vcpu.c). */
+void partition_hv_signal_exit(struct partition *p, uint32_t conn_id);

@@ -61,6 +61,10 @@ int vmbus_ring_init(struct vmbus_ring *r, void *base, size_t total);
  */
 long vmbus_ring_read(struct vmbus_ring *r, void *buf, size_t bufsize, bool *signal);
 
+/* Drop the next packet unread (one larger than the reader takes): its
+ * length, 0 when empty, -EPROTO as above. */
+long vmbus_ring_skip(struct vmbus_ring *r, bool *signal);
+
 /*
  * Writing a packet to the guest: desc (its len8/offset8 are filled in here)
  * followed by payload. Returns 0, -EAGAIN when there is no room yet (then

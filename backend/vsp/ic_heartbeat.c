@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "hv/le.h"
+#include "vsp/ic_heartbeat.h"
+
+/* Body: {u64 seq_num, u32 reserved[8]}. */
+#define HB_BODY_SIZE 40u
+
+struct ic_heartbeat {
+	struct vsp_device *dev;
+	struct vsp_bus *bus;
+	struct ic_service svc;       /* bus thread */
+	GSource *timer;              /* bus thread */
+	uint64_t sent_seq;           /* bus thread */
+	uint64_t sent_trans;
+
+	pthread_mutex_t lock;        /* the state others read */
+	struct ic_heartbeat_state st;
+	gint64 last_answer_us;
+};
+
+static void hb_publish(struct ic_heartbeat *hb)
+{
+	pthread_mutex_lock(&hb->lock);
+	hb->st.state = hb->svc.state;
+	hb->st.bad = hb->svc.bad_messages;
+	pthread_mutex_unlock(&hb->lock);
+}
+
+static gboolean hb_tick(gpointer data)
+{
+	struct ic_heartbeat *hb = data;
+	if (hb->svc.state != IC_READY)
+		return G_SOURCE_CONTINUE;
+	uint8_t body[HB_BODY_SIZE] = { 0 };
+	hb->sent_seq += 1;
+	le64_put(body, hb->sent_seq);
+	/* A full ring means the guest is not reading: the state shows it. */
+	(void)ic_send_request(hb->dev, &hb->svc, IC_MSGTYPE_HEARTBEAT, body, sizeof(body),
+			      &hb->sent_trans);
+	return G_SOURCE_CONTINUE;
+}
+
+static int hb_open(struct vsp_device *dev)
+{
+	struct ic_heartbeat *hb = vsp_device_priv(dev);
+	int r = ic_open(dev, &hb->svc);
+	hb->timer = ic_timer_start(hb->bus, IC_HEARTBEAT_PERIOD_MS, hb_tick, hb);
+	hb_publish(hb);
+	return r;
+}
+
+static void hb_close(struct vsp_device *dev)
+{
+	struct ic_heartbeat *hb = vsp_device_priv(dev);
+	ic_timer_stop(&hb->timer);
+	ic_close(&hb->svc);
+	hb_publish(hb);
+}
+
+static void hb_packet(struct vsp_device *dev, const struct vsp_packet *pkt)
+{
+	struct ic_heartbeat *hb = vsp_device_priv(dev);
+	struct ic_message m;
+	int r = ic_receive(&hb->svc, pkt, &m);
+	if (r == 1) {
+		/* Only the answer to the beat in flight counts: an old or
+		 * forged one would hide a hung guest. */
+		if (m.type == IC_MSGTYPE_HEARTBEAT && (m.flags & IC_FLAG_RESPONSE) &&
+		    m.status == IC_S_OK && pkt->trans_id == hb->sent_trans &&
+		    m.body_len >= HB_BODY_SIZE && le64_get(m.body) == hb->sent_seq + 1) {
+			pthread_mutex_lock(&hb->lock);
+			hb->st.beats++;
+			hb->st.seq = le64_get(m.body);
+			hb->last_answer_us = g_get_monotonic_time();
+			pthread_mutex_unlock(&hb->lock);
+			/* The guest's number is where the next beat starts. */
+			hb->sent_seq = le64_get(m.body);
+		} else {
+			hb->svc.bad_messages++;
+		}
+	}
+	hb_publish(hb);
+}
+
+static const struct vsp_device_class ic_heartbeat_class = {
+	.name = "heartbeat",
+	.type = IC_HEARTBEAT_CLASS,
+	.max_packet = 4096,
+	.open = hb_open,
+	.packet = hb_packet,
+	.close = hb_close,
+};
+
+struct ic_heartbeat *ic_heartbeat_add(struct vsp_bus *bus, const struct vmbus_guid *instance)
+{
+	struct ic_heartbeat *hb = g_new0(struct ic_heartbeat, 1);
+	hb->bus = bus;
+	hb->svc = (struct ic_service){
+		.fw_versions = { { 3, 0 }, { 1, 0 } }, .n_fw = 2,
+		.msg_versions = { { 3, 0 }, { 1, 0 } }, .n_msg = 2,
+	};
+	pthread_mutex_init(&hb->lock, NULL);
+	int r = vsp_bus_add(bus, &ic_heartbeat_class, instance, hb, &hb->dev);
+	if (r < 0) {
+		pthread_mutex_destroy(&hb->lock);
+		g_free(hb);
+		errno = -r;
+		return NULL;
+	}
+	return hb;
+}
+
+void ic_heartbeat_get(struct ic_heartbeat *hb, struct ic_heartbeat_state *out)
+{
+	pthread_mutex_lock(&hb->lock);
+	*out = hb->st;
+	out->age_ms = hb->last_answer_us ? (uint64_t)(g_get_monotonic_time() - hb->last_answer_us) / 1000
+					 : UINT64_MAX;
+	out->alive = out->state == IC_READY && out->age_ms < IC_HEARTBEAT_LOST_MS;
+	pthread_mutex_unlock(&hb->lock);
+}
+
+void ic_heartbeat_free(struct ic_heartbeat *hb)
+{
+	if (!hb)
+		return;
+	pthread_mutex_destroy(&hb->lock);
+	g_free(hb);
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "vmbus_devices.h"
+#include "vsp/ic_heartbeat.h"
+#include "vsp/ic_shutdown.h"
+#include "vsp/ic_timesync.h"
+#include "vsp/vsp.h"
+
+struct vmbus_devices {
+	struct partition *p;
+	struct vsp_bus *bus;
+	struct ic_heartbeat *heartbeat;
+	struct ic_shutdown *shutdown;
+	struct ic_timesync *timesync;
+};
+
+/* Instance ids: any unique value works; fixed ones keep the guest's sysfs
+ * names stable from boot to boot. */
+#define INSTANCE(n) VMBUS_GUID_INIT(0x7669726f, 0x0001, 0x4000 | (n), 0x80, 0x00, 0, 0, 0, 0, 0, (n))
+
+static int vd_signal_guest(void *opaque, unsigned vp, uint32_t relid)
+{
+	return partition_signal_guest(opaque, vp, relid);
+}
+
+static int vd_watch(void *opaque, uint32_t conn_id, int fd)
+{
+	return partition_watch_signal(opaque, conn_id, fd);
+}
+
+static void vd_unwatch(void *opaque, uint32_t conn_id, int fd)
+{
+	partition_unwatch_signal(opaque, conn_id, fd);
+}
+
+static uint64_t vd_reference_time(void *opaque)
+{
+	struct partition *p = opaque;
+	return hyperv_reference_time(p->hv);
+}
+
+static void vd_trace_packet(void *opaque, const char *device, uint32_t relid, bool from_guest,
+			    const void *data, size_t len)
+{
+	g_autofree char *what = g_strdup_printf("%s %s relid=%u", from_guest ? "packet" : "send", device, relid);
+	partition_trace(opaque, what, data, len);
+}
+
+struct vmbus_devices *vmbus_devices_create(struct partition *p, GError **error)
+{
+	struct vmbus_devices *d = g_new0(struct vmbus_devices, 1);
+	d->p = p;
+	struct vsp_bus_host host = {
+		.server = p->vmbus,
+		.ram = &p->ram,
+		.signal_guest = vd_signal_guest,
+		.watch_signal = vd_watch,
+		.unwatch_signal = vd_unwatch,
+		.reference_time = vd_reference_time,
+		.trace_packet = p->vmbus_trace ? vd_trace_packet : NULL,
+		.opaque = p,
+	};
+	d->bus = vsp_bus_new(&host);
+	if (!d->bus) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "starting the VMBus device thread: %s",
+			    g_strerror(errno));
+		g_free(d);
+		return NULL;
+	}
+	partition_set_vmbus_devices(p, &vsp_bus_server_ops, d->bus);
+	struct vmbus_guid i1 = INSTANCE(1), i2 = INSTANCE(2), i3 = INSTANCE(3);
+	const char *what = NULL;
+	if (!(d->heartbeat = ic_heartbeat_add(d->bus, &i1)))
+		what = "heartbeat";
+	else if (!(d->shutdown = ic_shutdown_add(d->bus, &i2)))
+		what = "shutdown";
+	else if (!(d->timesync = ic_timesync_add(d->bus, &i3)))
+		what = "time sync";
+	if (what) {
+		int e = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "offering the %s service on VMBus: %s",
+			    what, g_strerror(e));
+		/* Nothing ran yet: no vCPU, so the server calls nothing back. */
+		vmbus_devices_stop(d);
+		partition_set_vmbus_devices(p, NULL, NULL);
+		vmbus_devices_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void vmbus_devices_stop(struct vmbus_devices *d)
+{
+	if (d)
+		vsp_bus_stop(d->bus);
+}
+
+void vmbus_devices_free(struct vmbus_devices *d)
+{
+	if (!d)
+		return;
+	vsp_bus_free(d->bus);
+	ic_heartbeat_free(d->heartbeat);
+	ic_shutdown_free(d->shutdown);
+	ic_timesync_free(d->timesync);
+	g_free(d);
+}
+
+static char *vd_heartbeat(struct vmbus_devices *d)
+{
+	struct ic_heartbeat_state st;
+	ic_heartbeat_get(d->heartbeat, &st);
+	return g_strdup_printf("ok state=%s alive=%s beats=%" PRIu64 " seq=%" PRIu64 " age_ms=%" PRId64
+			       " bad=%" PRIu64,
+			       ic_state_name(st.state), st.alive ? "yes" : "no", st.beats, st.seq,
+			       st.age_ms == UINT64_MAX ? (int64_t)-1 : (int64_t)st.age_ms, st.bad);
+}
+
+static char *vd_shutdown(struct vmbus_devices *d, const char *arg)
+{
+	enum ic_shutdown_kind kind;
+	if (!arg || !*arg || g_str_equal(arg, "poweroff"))
+		kind = IC_SHUTDOWN_POWEROFF;
+	else if (g_str_equal(arg, "reboot"))
+		kind = IC_SHUTDOWN_REBOOT;
+	else
+		return g_strdup("error usage: shutdown [poweroff|reboot]");
+	int r = ic_shutdown_request(d->shutdown, kind, "The host asked this VM to shut down.");
+	if (r == -ENOTCONN)
+		return g_strdup("error the guest's shutdown service is not running (no hv_utils, or still booting)");
+	if (r < 0)
+		return g_strdup_printf("error sending the shutdown request: %s", g_strerror(-r));
+	return g_strdup("ok sent");
+}
+
+static char *vd_timesync(struct vmbus_devices *d)
+{
+	struct ic_timesync_state st;
+	ic_timesync_get(d->timesync, &st);
+	return g_strdup_printf("ok state=%s syncs=%" PRIu64 " samples=%" PRIu64 " answers=%" PRIu64
+			       " bad=%" PRIu64,
+			       ic_state_name(st.state), st.syncs, st.samples, st.answers, st.bad);
+}
+
+/* One line: every device with its channel and signal counters. */
+static char *vd_vmbus(struct vmbus_devices *d)
+{
+	static const char *const names[] = { "heartbeat", "shutdown", "timesync" };
+	struct vmbus_server_state ss;
+	vmbus_server_get_state(d->p->vmbus, &ss);
+	GString *s = g_string_new(NULL);
+	g_string_printf(s, "ok connected=%s version=%u.%u channels=%u open=%u exits_signal=%" PRIu64,
+			ss.connected ? "yes" : "no", ss.version >> 16, ss.version & 0xffff, ss.channels,
+			ss.open_channels, (uint64_t)atomic_load(&d->p->exits_signal));
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		struct vsp_device *dev = vsp_bus_find(d->bus, names[i]);
+		if (!dev)
+			continue;
+		struct vsp_device_stats st;
+		vsp_device_get_stats(dev, &st);
+		g_string_append_printf(s, " %s:relid=%u,open=%d,in=%" PRIu64 ",out=%" PRIu64
+				       ",sig_kernel=%" PRIu64 ",sig_exit=%" PRIu64 ",sig_out=%" PRIu64
+				       ",bad=%" PRIu64 ",fast=%d",
+				       names[i], st.relid, st.open, st.packets_in, st.packets_out,
+				       st.signals_kernel, st.signals_exit, st.signals_out, st.bad_packets,
+				       st.signal_in_kernel);
+	}
+	return g_string_free(s, FALSE);
+}
+
+char *vmbus_devices_control(struct vmbus_devices *d, const char *command)
+{
+	const char *sp = strchr(command, ' ');
+	g_autofree char *verb = sp ? g_strndup(command, (gsize)(sp - command)) : g_strdup(command);
+	const char *args = sp ? sp + 1 : NULL;
+	if (g_str_equal(verb, "heartbeat") && !args)
+		return vd_heartbeat(d);
+	if (g_str_equal(verb, "shutdown"))
+		return vd_shutdown(d, args);
+	if (g_str_equal(verb, "timesync") && !args)
+		return vd_timesync(d);
+	if (g_str_equal(verb, "vmbus") && !args)
+		return vd_vmbus(d);
+	return NULL;
+}
