@@ -44,7 +44,7 @@ import zlib
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixturelib import (HERE, Cpio, FixtureError, add_busybox, cmos_helper_elf, elf_interp,  # noqa: E402
+from fixturelib import (HERE, Cpio, FixtureError, run_main, add_busybox, cmos_helper_elf, elf_interp,  # noqa: E402
                         elf_needed, elf_notes, module_info, need_tool, run, sha256_bytes, sha256_file)
 
 FORMAT = 4
@@ -668,11 +668,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except FixtureError as e:
-        print(f"{P}: FAILED: {e}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    except OSError as e:
-        print(f"{P}: FAILED: {e.filename or ''}: {e.strerror}", file=sys.stderr, flush=True)
-        sys.exit(1)
+    run_main(P, main)

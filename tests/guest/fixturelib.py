@@ -23,6 +23,18 @@ class FixtureError(Exception):
     """An error with a message that names what failed and why."""
 
 
+def run_main(prog, main, status=1):
+    """Exit with main()'s status; a FixtureError or OSError becomes one
+    "PROG: FAILED: ..." line and `status`, not a traceback."""
+    try:
+        sys.exit(main())
+    except FixtureError as e:
+        print(f"{prog}: FAILED: {e}", file=sys.stderr, flush=True)
+    except OSError as e:
+        print(f"{prog}: FAILED: {e.filename or ''}: {e.strerror}", file=sys.stderr, flush=True)
+    sys.exit(status)
+
+
 def say(prefix, msg):
     print(f"{prefix}: {msg}", flush=True)
 

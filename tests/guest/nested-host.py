@@ -31,7 +31,7 @@ import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixturelib import (HERE, Cpio, FixtureError, add_busybox, elf_interp,  # noqa: E402
+from fixturelib import (HERE, Cpio, FixtureError, run_main, add_busybox, elf_interp,  # noqa: E402
                         ldd_closure, need_tool, sha256_bytes, sha256_file, stop_process_group,
                         stream_lines)
 
@@ -324,11 +324,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except FixtureError as e:
-        print(f"{P}: FAILED: {e}", file=sys.stderr, flush=True)
-        sys.exit(125)
-    except OSError as e:
-        print(f"{P}: FAILED: {e.filename or ''}: {e.strerror}", file=sys.stderr, flush=True)
-        sys.exit(125)
+    run_main(P, main, 125)

@@ -67,7 +67,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from fixturelib import FixtureError, choose_kvm_path, stop_process_group, stream_lines  # noqa: E402
+from fixturelib import FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
 
 P = "harness"
 
@@ -894,11 +894,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except FixtureError as e:
-        print(f"{P}: FAILED: {e}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    except OSError as e:
-        print(f"{P}: FAILED: {e.filename or ''}: {e.strerror}", file=sys.stderr, flush=True)
-        sys.exit(1)
+    run_main(P, main)
