@@ -7,6 +7,8 @@
 
 #include "vmbus_devices.h"
 #include "vsp/ic_heartbeat.h"
+#include "vsp/ic_kvp.h"
+#include "vsp/ic_kvp_msg.h"
 #include "vsp/ic_shutdown.h"
 #include "vsp/ic_timesync.h"
 #include "vsp/vsp.h"
@@ -17,6 +19,7 @@ struct vmbus_devices {
 	struct ic_heartbeat *heartbeat;
 	struct ic_shutdown *shutdown;
 	struct ic_timesync *timesync;
+	struct ic_kvp *kvp;
 };
 
 /* Instance ids: any unique value works; fixed ones keep the guest's sysfs
@@ -73,7 +76,7 @@ struct vmbus_devices *vmbus_devices_create(struct partition *p, GError **error)
 		return NULL;
 	}
 	partition_set_vmbus_devices(p, &vsp_bus_server_ops, d->bus);
-	struct vmbus_guid i1 = INSTANCE(1), i2 = INSTANCE(2), i3 = INSTANCE(3);
+	struct vmbus_guid i1 = INSTANCE(1), i2 = INSTANCE(2), i3 = INSTANCE(3), i4 = INSTANCE(4);
 	const char *what = NULL;
 	if (!(d->heartbeat = ic_heartbeat_add(d->bus, &i1)))
 		what = "heartbeat";
@@ -81,6 +84,8 @@ struct vmbus_devices *vmbus_devices_create(struct partition *p, GError **error)
 		what = "shutdown";
 	else if (!(d->timesync = ic_timesync_add(d->bus, &i3)))
 		what = "time sync";
+	else if (!(d->kvp = ic_kvp_add(d->bus, &i4)))
+		what = "KVP";
 	if (what) {
 		int e = errno;
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "offering the %s service on VMBus: %s",
@@ -108,6 +113,7 @@ void vmbus_devices_free(struct vmbus_devices *d)
 	ic_heartbeat_free(d->heartbeat);
 	ic_shutdown_free(d->shutdown);
 	ic_timesync_free(d->timesync);
+	ic_kvp_free(d->kvp);
 	g_free(d);
 }
 
@@ -150,7 +156,7 @@ static char *vd_timesync(struct vmbus_devices *d)
 /* One line: every device with its channel and signal counters. */
 static char *vd_vmbus(struct vmbus_devices *d)
 {
-	static const char *const names[] = { "heartbeat", "shutdown", "timesync" };
+	static const char *const names[] = { "heartbeat", "shutdown", "timesync", "kvp" };
 	struct vmbus_server_state ss;
 	vmbus_server_get_state(d->p->vmbus, &ss);
 	GString *s = g_string_new(NULL);
@@ -173,6 +179,83 @@ static char *vd_vmbus(struct vmbus_devices *d)
 	return g_string_free(s, FALSE);
 }
 
+/* Guest text on one reply line: control characters and backslashes escaped. */
+static void vd_append_escaped(GString *s, const char *text, bool quote)
+{
+	for (const char *c = text; *c; c++) {
+		unsigned char u = (unsigned char)*c;
+		if (u == '\\' || (quote && u == '"'))
+			g_string_append_printf(s, "\\%c", u);
+		else if (u < 0x20 || u == 0x7f)
+			g_string_append_printf(s, "\\x%02x", u);
+		else
+			g_string_append_c(s, (char)u);
+	}
+}
+
+static char *vd_kvp_error(int r, const char *key)
+{
+	switch (r) {
+	case -EAGAIN:
+		return g_strdup("error the guest has not answered KVP yet (no hv_kvp_daemon, or still booting)");
+	case -ENOENT:
+		return g_strdup_printf("error the guest reported no \"%.64s\"", key);
+	case -ENOTCONN:
+		return g_strdup("error the guest's KVP service is not running (no hv_utils or hv_kvp_daemon, or still booting)");
+	case -EINVAL:
+		return g_strdup("error the key must be non-empty UTF-8 of at most 255 characters, the value at most 1023");
+	case -ENOBUFS:
+		return g_strdup("error too many KVP writes wait for the guest already");
+	}
+	return g_strdup_printf("error KVP: %s", g_strerror(-r));
+}
+
+/* kvp | kvp get KEY | kvp set KEY VALUE... | kvp delete KEY | kvp list */
+static char *vd_kvp(struct vmbus_devices *d, const char *args)
+{
+	if (!args) {
+		struct ic_kvp_state st;
+		ic_kvp_get_state(d->kvp, &st);
+		return g_strdup_printf("ok state=%s requests=%" PRIu64 " answers=%" PRIu64 " sweeps=%" PRIu64
+				       " entries=%" PRIu64 " sets_done=%" PRIu64 " failed=%" PRIu64
+				       " timeouts=%" PRIu64 " queued=%" PRIu64 " bad=%" PRIu64,
+				       ic_state_name(st.state), st.requests, st.answers, st.sweeps, st.entries,
+				       st.sets_done, st.failed, st.timeouts, st.queued, st.bad);
+	}
+	g_auto(GStrv) w = g_strsplit(args, " ", 3);
+	guint n = g_strv_length(w);
+	if (g_str_equal(w[0], "list") && n == 1) {
+		g_auto(GStrv) all = ic_kvp_list(d->kvp);
+		GString *s = g_string_new("ok");
+		for (char **e = all; e[0] && e[1]; e += 2) {
+			g_string_append_c(s, ' ');
+			vd_append_escaped(s, e[0], false);
+			g_string_append(s, "=\"");
+			vd_append_escaped(s, e[1], true);
+			g_string_append_c(s, '"');
+		}
+		return g_string_free(s, FALSE);
+	}
+	if (g_str_equal(w[0], "get") && n == 2) {
+		char value[KVP_VALUE_UTF8_MAX];
+		int r = ic_kvp_get(d->kvp, w[1], value, sizeof(value));
+		if (r < 0)
+			return vd_kvp_error(r, w[1]);
+		GString *s = g_string_new("ok ");
+		vd_append_escaped(s, value, false);
+		return g_string_free(s, FALSE);
+	}
+	if (g_str_equal(w[0], "set") && n == 3) {
+		int r = ic_kvp_set(d->kvp, w[1], w[2]);
+		return r < 0 ? vd_kvp_error(r, w[1]) : g_strdup("ok queued");
+	}
+	if (g_str_equal(w[0], "delete") && n == 2) {
+		int r = ic_kvp_delete(d->kvp, w[1]);
+		return r < 0 ? vd_kvp_error(r, w[1]) : g_strdup("ok queued");
+	}
+	return g_strdup("error usage: kvp [get KEY | set KEY VALUE | delete KEY | list]");
+}
+
 char *vmbus_devices_control(struct vmbus_devices *d, const char *command)
 {
 	const char *sp = strchr(command, ' ');
@@ -184,6 +267,8 @@ char *vmbus_devices_control(struct vmbus_devices *d, const char *command)
 		return vd_shutdown(d, args);
 	if (g_str_equal(verb, "timesync") && !args)
 		return vd_timesync(d);
+	if (g_str_equal(verb, "kvp"))
+		return vd_kvp(d, args);
 	if (g_str_equal(verb, "vmbus") && !args)
 		return vd_vmbus(d);
 	return NULL;

@@ -19,7 +19,7 @@ void vmbus_devices_stop(struct vmbus_devices *d);
 void vmbus_devices_free(struct vmbus_devices *d);
 
 /* A control command for the devices ("heartbeat", "shutdown", "vmbus",
- * "timesync"): the reply, or NULL when it is not one of theirs. */
+ * "timesync", "kvp"): the reply, or NULL when it is not one of theirs. */
 char *vmbus_devices_control(struct vmbus_devices *d, const char *command);
 /* The commands, for help. */
-#define VMBUS_DEVICES_COMMANDS "heartbeat shutdown [reboot] timesync vmbus"
+#define VMBUS_DEVICES_COMMANDS "heartbeat shutdown [reboot] timesync kvp [get|set|delete|list] vmbus"

@@ -454,7 +454,7 @@ step_poll() {	# N TIMEOUT_S REGEX COMMAND
 	end=$(( $(now_cs) + $2 * 100 ))
 	while :; do
 		ctl "$4"
-		if printf '%s\n' "$out" | tr '\n' ' ' | grep -qE -- "$3"; then rec $1 ok $rc "$out"; return 0; fi
+		if printf '%s' "$out" | tr '\n' ' ' | grep -qE -- "$3"; then rec $1 ok $rc "$out"; return 0; fi
 		if gone; then rec $1 failed $rc "the worker exited; last reply: $out"; return 1; fi
 		if [ $(now_cs) -ge $end ]; then rec $1 failed $rc "no reply matched within $2 s; last reply: $out"; return 1; fi
 		sleep 1
