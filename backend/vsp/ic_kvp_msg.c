@@ -106,14 +106,21 @@ long kvp_msg_build_enumerate(uint8_t *buf, size_t size, uint8_t pool, uint32_t i
 	return KVP_ENUM_BODY_SIZE;
 }
 
-/* The key of a set or delete: non-empty, and short enough for the guest,
- * which keeps one unit of the key field for its own terminator. */
+/* Text for a field of `bytes`: it must fit there with its terminator, and
+ * the guest turns it back into UTF-8 in a buffer of the same size. */
+static long kvp_put_text(uint8_t *field, size_t bytes, const char *text)
+{
+	if (strlen(text) > bytes - 1)
+		return -EINVAL;
+	long n = kvp_utf8_to_utf16le(text, field, bytes);
+	return n == -ENOSPC ? -EINVAL : n;
+}
+
 static long kvp_put_key(uint8_t *field, const char *key)
 {
 	if (!key || !*key)
 		return -EINVAL;
-	long n = kvp_utf8_to_utf16le(key, field, KVP_KEY_BYTES - 2);
-	return n == -ENOSPC ? -EINVAL : n;
+	return kvp_put_text(field, KVP_KEY_BYTES, key);
 }
 
 long kvp_msg_build_set(uint8_t *buf, size_t size, uint8_t pool, const char *key, const char *value)
@@ -128,9 +135,9 @@ long kvp_msg_build_set(uint8_t *buf, size_t size, uint8_t pool, const char *key,
 	long kn = kvp_put_key(rec + REC_KEY, key);
 	if (kn < 0)
 		return kn;
-	long vn = kvp_utf8_to_utf16le(value, rec + REC_VALUE, KVP_VALUE_BYTES - 2);
+	long vn = kvp_put_text(rec + REC_VALUE, KVP_VALUE_BYTES, value);
 	if (vn < 0)
-		return vn == -ENOSPC ? -EINVAL : vn;
+		return vn;
 	le32_put(rec + REC_TYPE, KVP_REG_SZ);
 	le32_put(rec + REC_KEY_SIZE, (uint32_t)kn);
 	le32_put(rec + REC_VALUE_SIZE, (uint32_t)vn);

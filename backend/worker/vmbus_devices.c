@@ -203,7 +203,7 @@ static char *vd_kvp_error(int r, const char *key)
 	case -ENOTCONN:
 		return g_strdup("error the guest's KVP service is not running (no hv_utils or hv_kvp_daemon, or still booting)");
 	case -EINVAL:
-		return g_strdup("error the key must be non-empty UTF-8 of at most 255 characters, the value at most 1023");
+		return g_strdup("error KVP takes a key of 1 to 255 characters (511 bytes of UTF-8) and a value of up to 1023 characters (2047 bytes)");
 	case -ENOBUFS:
 		return g_strdup("error too many KVP writes wait for the guest already");
 	}

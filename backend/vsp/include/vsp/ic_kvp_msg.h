@@ -53,7 +53,9 @@ struct kvp_entry {
 
 /* Requests into buf (at least KVP_BODY_MAX bytes): the body length, or
  * -EINVAL for an empty key, text that is not UTF-8, or a key or value too
- * long for the protocol; -ENOSPC for a small buf. */
+ * long for the protocol (a key of at most 255 UTF-16 units and 511 bytes
+ * of UTF-8, a value of at most 1023 units and 2047 bytes: the guest keeps
+ * the UTF-8 in fields of the same size); -ENOSPC for a small buf. */
 long kvp_msg_build_enumerate(uint8_t *buf, size_t size, uint8_t pool, uint32_t index);
 long kvp_msg_build_set(uint8_t *buf, size_t size, uint8_t pool, const char *key, const char *value);
 long kvp_msg_build_delete(uint8_t *buf, size_t size, uint8_t pool, const char *key);
