@@ -54,13 +54,15 @@ BUSYBOX_PKG = "busybox-static"
 # Modules insmod'ed by the L2 guest init, in this order (dependencies are
 # added before their users automatically, from each module's .modinfo).
 #  hv_vmbus, hv_utils: the Hyper-V VMBus driver and integration services
+#  hyperv_fb, hid_hyperv, hyperv_keyboard: synthetic video, mouse, keyboard
 #  button:  ACPI power button (CONFIG_ACPI_BUTTON=m) -> input events
 #  evdev:   /dev/input/event* for busybox acpid
 #  nvram:   /dev/nvram and /proc/driver/nvram (CMOS checksum status); the
 #           reboot scenario counts boots with /bin/vireo-cmos (no CONFIG_DEVPORT)
 #  dummy:   dummy0, a non-loopback interface without a NIC: hv_kvp_daemon
 #           reports the addresses of non-loopback interfaces only
-GUEST_MODULES = ["hv_vmbus", "hv_utils", "button", "evdev", "nvram", "dummy"]
+GUEST_MODULES = ["hv_vmbus", "hv_utils", "hyperv_fb", "hid_hyperv", "hyperv_keyboard",
+                 "button", "evdev", "nvram", "dummy"]
 # Modules the L1 host loads to get /dev/kvm on emulated AMD-V.
 L1_MODULES = ["irqbypass", "kvm", "kvm_amd"]
 
