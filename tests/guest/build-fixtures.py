@@ -456,7 +456,7 @@ def scenario_files():
     return sorted(glob.glob(os.path.join(HERE, "scenarios", "*.sh")))
 
 
-def build_guest_cpio(outdir, dest):
+def build_guest_cpio(outdir, dest, tools):
     buf = io.BytesIO()
     c = Cpio(buf)
     for d in ("dev", "proc", "sys", "tmp", "run", "etc", "root", "var/log", "var/lib/hyperv", "mnt"):
@@ -473,6 +473,8 @@ def build_guest_cpio(outdir, dest):
     c.file("init", os.path.join(HERE, "guest-init.sh"), mode=0o755)
     c.file("lib/vireo.sh", os.path.join(HERE, "guest-lib.sh"), mode=0o644)
     c.data("bin/vireo-cmos", cmos_helper_elf(), mode=0o755)
+    for t in tools:
+        c.file("bin/" + os.path.basename(t), t, mode=0o755)
     md = os.path.join(outdir, "guest-modules")
     for fn in sorted(os.listdir(md)):
         c.file("modules/" + fn, os.path.join(md, fn), mode=0o644)
@@ -492,8 +494,11 @@ def build_guest_cpio(outdir, dest):
 
 # --------------------------------------------------------------------------
 
-def sources_key():
+def sources_key(tools):
     parts = []
+    for t in tools:
+        with open(t, "rb") as f:
+            parts.append(b"tool:" + os.path.basename(t).encode() + b"\0" + f.read())
     for s in SOURCES:
         with open(os.path.join(HERE, s), "rb") as f:
             parts.append(s.encode() + b"\0" + f.read())
@@ -544,6 +549,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("outdir")
+    ap.add_argument("--guest-tool", action="append", default=[], metavar="PATH",
+                    help="a static program of tests/guest/tools for the guest's /bin")
     ap.add_argument("--refresh", action="store_true",
                     help="look the kernel package up again and rebuild everything")
     args = ap.parse_args()
@@ -552,7 +559,15 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     mpath = os.path.join(outdir, "manifest.json")
     m = load_manifest(mpath)
-    skey = sources_key()
+    tools = [os.path.abspath(t) for t in args.guest_tool]
+    # Callers that do not know the tools (run-scenario.py, the demo, the
+    # benchmark) keep the ones meson passed last time.
+    if not tools and m and all(os.path.exists(t) for t in m.get("guest_tools", [])):
+        tools = m.get("guest_tools", [])
+    for t in tools:
+        if not os.access(t, os.X_OK):
+            raise FixtureError(f"--guest-tool {t}: not an executable file (meson compile builds it)")
+    skey = sources_key(tools)
     kkey = kernel_key()
 
     if m and not args.refresh and m.get("sources_key") == skey and outputs_intact(outdir, m):
@@ -655,8 +670,9 @@ def main():
             say(f"  guest /{rel}")
 
     say("building guest.cpio.gz (busybox, modules, userland, /init, scenarios)")
-    build_guest_cpio(outdir, os.path.join(outdir, "guest.cpio.gz"))
+    build_guest_cpio(outdir, os.path.join(outdir, "guest.cpio.gz"), tools)
     new["sources_key"] = skey
+    new["guest_tools"] = tools
     new["scenarios"] = [os.path.basename(s)[:-3] for s in scenario_files()]
     new["outputs"] = {o: stat_sig(os.path.join(outdir, o)) for o in OUTPUTS}
     new["guest_cpio_sha256"] = sha256_file(os.path.join(outdir, "guest.cpio.gz"))
