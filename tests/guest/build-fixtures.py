@@ -63,8 +63,9 @@ BUSYBOX_PKG = "busybox-static"
 #           reports the addresses of non-loopback interfaces only
 GUEST_MODULES = ["hv_vmbus", "hv_utils", "hyperv_fb", "hid_hyperv", "hyperv_keyboard",
                  "button", "evdev", "nvram", "dummy"]
-# Modules the L1 host loads to get /dev/kvm on emulated AMD-V.
-L1_MODULES = ["irqbypass", "kvm", "kvm_amd"]
+# Modules the L1 host loads: /dev/kvm on emulated AMD-V, and virtio-serial
+# for the files a job sends back (nested-host.py --out).
+L1_MODULES = ["irqbypass", "kvm", "kvm_amd", "virtio_pci", "virtio_console"]
 
 # The KVP daemon (userspace half of hv_utils' KVP) and the scripts it runs.
 # Debian ships no hv_set_ifconfig (only needed for IP injection).

@@ -8,6 +8,7 @@
 #   VIREO-L1-FAIL text            L1 could not provide a KVM host
 #   VIREO-L1-JOB-START uptime=S   the job starts
 #   VIREO-L1-EXIT rc=N            the job's exit status (125: L1 failure)
+# Files the job leaves in /vireo/out go back to the host before the exit line.
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export HOME=/root TMPDIR=/tmp
 mount -t proc proc /proc
@@ -15,7 +16,7 @@ read -r up _ < /proc/uptime
 echo "VIREO-L1-INIT uptime=$up"
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mkdir -p /dev/pts /dev/shm /tmp /run /root
+mkdir -p /dev/pts /dev/shm /tmp /run /root /vireo/out
 mount -t tmpfs tmpfs /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
 
@@ -46,6 +47,15 @@ else
 	dmesg | grep -iE 'kvm|svm|npt' | sed 's/^/VIREO-L1-LOG /'
 	rc=125
 fi
+# What the job left in /vireo/out goes back on the virtio-serial port
+# vireo.out, when nested-host.py made one (--out).
+for n in /sys/class/virtio-ports/*/name; do
+	[ "$(cat "$n" 2>/dev/null)" = vireo.out ] || continue
+	port=/dev/$(basename "$(dirname "$n")")
+	if [ -n "$(ls -A /vireo/out)" ]; then
+		tar -C /vireo/out -cf "$port" . || echo "VIREO-L1-FAIL sending /vireo/out back failed"
+	fi
+done
 read -r up _ < /proc/uptime
 echo "VIREO-L1-EXIT rc=$rc uptime=$up"
 stty -F /dev/console onlcr 2>/dev/null	# drain the console (TCSADRAIN)

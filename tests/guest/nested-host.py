@@ -7,7 +7,8 @@
 
 L1 boots the fixtures' Debian kernel (vmlinuz) with an initramfs holding
 busybox, irqbypass/kvm/kvm-amd, tests/guest/l1-init.sh as /init, the files it
-is asked to carry and /job.sh. --exe also carries every shared library ldd
+is asked to carry and /job.sh. Files the job leaves in /vireo/out come back
+to --out DIR (a tar stream on a virtio-serial port). --exe also carries every shared library ldd
 lists for the program and its dynamic loader, at their host paths. /init loads
 the modules, checks /dev/kvm, runs /job.sh, prints "VIREO-L1-EXIT rc=N" and
 powers L1 off. L1's console is streamed to stdout and to the log file.
@@ -192,6 +193,7 @@ class L1Result:
         self.t = {}                 # marker -> host seconds since QEMU start
         self.failures = []          # VIREO-L1-FAIL lines
         self.tail = []              # last console lines
+        self.out_files = []         # what came back through the outbox
 
     @property
     def rc(self):
@@ -203,13 +205,24 @@ class L1Result:
 
 
 def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=3072, cpus=1,
-           qemu="qemu-system-x86_64"):
-    """Boot L1 with INITRD; stream its console. on_line(text, t) sees each line."""
+           qemu="qemu-system-x86_64", outdir=None):
+    """Boot L1 with INITRD; stream its console. on_line(text, t) sees each line.
+
+    outdir: what the job leaves in L1's /vireo/out comes back there (a tar
+    stream on a virtio-serial port named vireo.out, unpacked after L1 ends).
+    """
     need_tool(qemu, "qemu-system-x86")
     kernel = os.path.join(fixtures, "vmlinuz")
     cmd = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt", "-m", str(memory),
            "-smp", str(cpus), "-nographic", "-nic", "none", "-vga", "none", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
            "-append", L1_CMDLINE]
+    outbox = None
+    if outdir:
+        os.makedirs(outdir, exist_ok=True)
+        fd, outbox = tempfile.mkstemp(prefix="outbox-", suffix=".tar", dir=outdir)
+        os.close(fd)
+        cmd += ["-device", "virtio-serial-pci", "-chardev", f"file,id=vout,path={outbox}",
+                "-device", "virtserialport,chardev=vout,name=vireo.out"]
     res = L1Result()
     logf = open(log, "w") if log else None
     t0 = time.monotonic()
@@ -266,7 +279,27 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
         res.t["end"] = time.monotonic() - t0
         if logf:
             logf.close()
+        if outbox:
+            res.out_files = unpack_outbox(outbox, outdir)
     return res
+
+
+def unpack_outbox(tar_path, outdir):
+    """The files L1 sent back, unpacked into outdir (names inside it only)."""
+    import tarfile
+    names = []
+    try:
+        if os.path.getsize(tar_path) > 0:
+            with tarfile.open(tar_path) as t:
+                for m in t.getmembers():
+                    if m.isfile():
+                        names.append(m.name)
+                t.extractall(outdir, filter="data")
+    except (OSError, tarfile.TarError) as e:
+        say(f"the files L1 sent back ({tar_path}) could not be unpacked: {e}")
+    finally:
+        os.unlink(tar_path)
+    return names
 
 
 def describe(res):
@@ -297,6 +330,7 @@ def main():
     ap.add_argument("--log", help="also write L1's console, time-stamped, to this file")
     ap.add_argument("--l1-memory", type=int, default=3072, help="L1 RAM in MiB (3072)")
     ap.add_argument("--l1-cpus", type=int, default=1, help="L1 vCPUs (1)")
+    ap.add_argument("--out", help="files the job leaves in L1's /vireo/out come back here")
     args = ap.parse_args()
     fixtures = os.path.abspath(args.fixtures)
     if args.job:
@@ -308,7 +342,8 @@ def main():
     initrd = build_l1_initramfs(fixtures, carry, job)
     say(f"booting L1 (QEMU TCG, emulated AMD-V), timeout {args.timeout:.0f} s")
     try:
-        res = run_l1(fixtures, initrd, args.timeout, log=args.log, memory=args.l1_memory, cpus=args.l1_cpus)
+        res = run_l1(fixtures, initrd, args.timeout, log=args.log, memory=args.l1_memory, cpus=args.l1_cpus,
+                     outdir=args.out)
     finally:
         os.unlink(initrd)
     say(describe(res))

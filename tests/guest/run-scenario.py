@@ -40,6 +40,10 @@ one step per line, words split like the shell, '#' comments:
                               after the run: the number in FIELD=N of reply
                               NAME1 is greater than in reply NAME2
 
+In a command, @OUT@ stands for a folder the worker and the clients may
+write to: the --out folder directly, L1's /vireo/out in the nested host
+(sent back into --out when L1 ends).
+
 Steps run in order; the first that fails stops the script, turns the VM off
 ("turn-off") and fails the test, naming the step. REGEX is a POSIX ERE: in the
 nested host, busybox awk and grep match them (no \\d, no (?...)). Directly,
@@ -674,7 +678,7 @@ def run_nested(args, con, t0):
     try:
         res = nh.run_l1(args.fixtures, l1rd, args.timeout, log=args.log, echo=False,
                         on_line=lambda text, t: con.feed(text, t + (t_l1 - t0)),
-                        cpus=args.l1_cpus, memory=args.l1_memory)
+                        cpus=args.l1_cpus, memory=args.l1_memory, outdir=args.out)
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
         return False
@@ -783,6 +787,8 @@ def main():
                     default=os.environ.get("VIREO_GUEST_PATH", "auto"))
     ap.add_argument("--timeout", type=float, help="seconds (default 300 nested, 120 direct)")
     ap.add_argument("--log", help="console log file (nested: L1 console, time-stamped)")
+    ap.add_argument("--out", help="folder for files the host steps make (@OUT@; default: next to "
+                                  "--log, LOG.out/, else a new temporary folder)")
     ap.add_argument("--json", help="write results, exit status and timings to this file")
     ap.add_argument("--kernel-log", action="store_true", help="drop 'quiet' from the guest command line")
     ap.add_argument("--cmdline-extra", default="", help="more guest kernel parameters")
@@ -845,6 +851,18 @@ def main():
             return 1
 
     path, why = choose_kvm_path(args.path)
+    if not args.out:
+        args.out = (os.path.splitext(os.path.abspath(args.log))[0] + ".out" if args.log
+                    else tempfile.mkdtemp(prefix="vireo-scenario-out-"))
+    args.out = os.path.abspath(args.out)
+    os.makedirs(args.out, exist_ok=True)
+    for f in os.listdir(args.out):
+        if os.path.isfile(os.path.join(args.out, f)):
+            os.unlink(os.path.join(args.out, f))
+    out_here = "/vireo/out" if path == "nested" else args.out
+    for st in args.steps:
+        if st.command:
+            st.command = st.command.replace("@OUT@", out_here)
     if args.timeout is None:
         args.timeout = 300 if path == "nested" else 120
     if path == "nested":
