@@ -150,7 +150,7 @@ struct machine *machine_create(const struct machine_config *cfg, struct machine_
 	}
 	m->p->vmbus_trace = cfg->vmbus_trace;
 	struct boot_entry entry;
-	if (cfg->hv == CPUID_HV_HYPERV && !(m->vmbus = vmbus_devices_create(m->p, error))) {
+	if (cfg->hv == CPUID_HV_HYPERV && !(m->vmbus = vmbus_devices_create(m->p, keep->display, error))) {
 		machine_destroy(m);
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #include "emul/emul.h"
 #include "hv/partition.h"
 #include "hv/pci.h"
+#include "vsp/display.h"
 #include "vmbus_devices.h"
 
 struct machine_config {
@@ -32,6 +33,7 @@ struct machine_config {
 struct machine_keep {
 	struct cmos_rtc *rtc;
 	const struct chardev_sink *console;
+	struct display *display;      /* the screen viewers stay connected to */
 };
 
 struct machine {

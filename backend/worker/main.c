@@ -459,6 +459,7 @@ int main(int argc, char **argv)
 	w.keep.console = serial_sink(w.serial);
 	w.rtc_irq = (struct irq_line){ worker_rtc_irq, &w, IRQ_RTC };
 	w.keep.rtc = cmos_rtc_new(&w.rtc_irq, worker_wall_clock, NULL);
+	w.keep.display = display_new(NULL);
 	cmos_rtc_set_wakeup(w.keep.rtc, worker_rtc_wakeup, &w);
 	w.loop = g_main_loop_new(NULL, FALSE);
 	int status = WORKER_EXIT_ERROR;
@@ -487,6 +488,7 @@ out:
 	control_close(w.control);
 	serial_close(w.serial);
 	cmos_rtc_free(w.keep.rtc);
+	display_free(w.keep.display);
 	g_main_loop_unref(w.loop);
 	if (w.cfg.vmbus_trace)
 		fclose(w.cfg.vmbus_trace);

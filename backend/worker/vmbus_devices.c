@@ -15,6 +15,7 @@
 
 struct vmbus_devices {
 	struct partition *p;
+	struct display *display;
 	struct vsp_bus *bus;
 	struct ic_heartbeat *heartbeat;
 	struct ic_shutdown *shutdown;
@@ -54,10 +55,11 @@ static void vd_trace_packet(void *opaque, const char *device, uint32_t relid, bo
 	partition_trace(opaque, what, data, len);
 }
 
-struct vmbus_devices *vmbus_devices_create(struct partition *p, GError **error)
+struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *display, GError **error)
 {
 	struct vmbus_devices *d = g_new0(struct vmbus_devices, 1);
 	d->p = p;
+	d->display = display;
 	struct vsp_bus_host host = {
 		.server = p->vmbus,
 		.ram = &p->ram,

@@ -8,11 +8,13 @@
 #include <glib.h>
 
 #include "hv/partition.h"
+#include "vsp/display.h"
 
 struct vmbus_devices;
 
-/* Offers every device on p's VMBus; call before the vCPUs start. */
-struct vmbus_devices *vmbus_devices_create(struct partition *p, GError **error);
+/* Offers every device on p's VMBus; call before the vCPUs start. The
+ * video device draws on display (which outlives this boot). */
+struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *display, GError **error);
 /* Stop signalling the guest: before partition_destroy. */
 void vmbus_devices_stop(struct vmbus_devices *d);
 /* After partition_destroy. */
