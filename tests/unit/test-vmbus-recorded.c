@@ -19,6 +19,7 @@
 #include "hv/vmbus_ring.h"
 #include "hv/vmbus_server.h"
 #include "vsp/ic.h"
+#include "vsp/ic_kvp_msg.h"
 
 struct record {
 	char *kind;                  /* post, reply, packet, send */
@@ -181,6 +182,7 @@ static const struct ic_expect ic_expects[] = {
 	{ "heartbeat", { 3, 0 }, { 3, 0 }, { { 3, 0 }, { 1, 0 } }, 2 },
 	{ "shutdown", { 3, 0 }, { 3, 2 }, { { 3, 2 }, { 3, 1 }, { 3, 0 }, { 1, 0 } }, 4 },
 	{ "timesync", { 3, 0 }, { 4, 0 }, { { 4, 0 }, { 3, 0 }, { 1, 0 } }, 3 },
+	{ "kvp", { 3, 0 }, { 4, 0 }, { { 4, 0 }, { 3, 0 }, { 1, 0 } }, 3 },
 };
 
 static void packet_parts(struct record *rec, struct vsp_packet *pkt)
@@ -241,7 +243,9 @@ static void test_ic_packets(gconstpointer name)
 				g_assert_cmpint(r, ==, 1);
 				g_assert_cmpuint(m.type, ==, last_sent_type);
 				g_assert_true(m.flags & IC_FLAG_RESPONSE);
-				g_assert_cmphex(m.status, ==, IC_S_OK);
+				/* KVP ends each pool's enumeration with "no more". */
+				if (m.type != IC_MSGTYPE_KVP || m.status != IC_S_CONT)
+					g_assert_cmphex(m.status, ==, IC_S_OK);
 				if (m.type == IC_MSGTYPE_HEARTBEAT)
 					g_assert_cmpuint(le64_get(m.body), ==, last_hb_seq + 1);
 			}
@@ -254,10 +258,67 @@ static void test_ic_packets(gconstpointer name)
 	}
 }
 
+/* The real daemon's answers, through the parser the KVP device uses: every
+ * enumerate answer parses, and the auto pool says what the scenario's guest
+ * set up (kvp_guest_setup in tests/guest/guest-lib.sh). */
+static void test_kvp_answers(gconstpointer name)
+{
+	g_autoptr(GPtrArray) recs = load(name);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	uint8_t pool = 0;
+	uint32_t index = 0;
+	bool asked = false;
+	unsigned parsed = 0, ends = 0, writes = 0;
+	for (guint i = 0; i < recs->len; i++) {
+		struct record *rec = recs->pdata[i];
+		if (!rec->device || !g_str_equal(rec->device, "kvp"))
+			continue;
+		struct vsp_packet pkt;
+		packet_parts(rec, &pkt);
+		struct ic_message m;
+		g_assert_cmpint(ic_parse(pkt.data, pkt.len, &m), ==, 0);
+		if (m.type != IC_MSGTYPE_KVP)
+			continue;
+		if (g_str_equal(rec->kind, "send")) {
+			g_assert_cmpuint(m.body_len, >=, KVP_HDR_SIZE);
+			asked = m.body[0] == KVP_OP_ENUMERATE;
+			pool = m.body[1];
+			index = le32_get(m.body + 4);
+			continue;
+		}
+		if (!asked) {
+			/* The answer to a host write echoes it. */
+			g_assert_cmpint(kvp_msg_check_echo(m.body, m.body_len, KVP_OP_SET, KVP_POOL_EXTERNAL), ==, 0);
+			g_assert_cmphex(m.status, ==, IC_S_OK);
+			writes++;
+			continue;
+		}
+		if (m.status != IC_S_OK) {
+			g_assert_cmphex(m.status, ==, IC_S_CONT);
+			ends++;
+			continue;
+		}
+		struct kvp_entry e;
+		g_assert_cmpint(kvp_msg_parse_enumerate(m.body, m.body_len, pool, index, &e), ==, 0);
+		if (pool == KVP_POOL_AUTO)
+			g_hash_table_replace(seen, g_strdup(e.key), g_strdup(e.value));
+		parsed++;
+	}
+	g_test_message("%u entries, %u pool ends, %u host writes", parsed, ends, writes);
+	g_assert_cmpuint(writes, >=, 1);
+	g_assert_cmpuint(ends, >=, 2);
+	g_assert_cmpstr(g_hash_table_lookup(seen, "FullyQualifiedDomainName"), ==, "vireo-guest.vireo.test");
+	g_assert_cmpstr(g_hash_table_lookup(seen, "NetworkAddressIPv4"), ==, "10.0.2.15");
+	g_assert_cmpstr(g_hash_table_lookup(seen, "OSName"), ==, "Vireo test guest");
+	g_assert_cmpstr(g_hash_table_lookup(seen, "ProcessorArchitecture"), ==, "x86_64");
+	g_assert_cmpuint(g_hash_table_size(seen), ==, 10);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_data_func("/vmbus-recorded/linux61-ic/messages", "linux61-ic.trace", test_messages);
 	g_test_add_data_func("/vmbus-recorded/linux61-ic/ic-packets", "linux61-ic.trace", test_ic_packets);
+	g_test_add_data_func("/vmbus-recorded/linux61-ic/kvp-answers", "linux61-ic.trace", test_kvp_answers);
 	return g_test_run();
 }
