@@ -104,6 +104,8 @@ int ic_open(struct vsp_device *dev, struct ic_service *svc)
 	}
 	svc->state = IC_NEGOTIATING;
 	svc->negotiate_trans_id = ++svc->next_trans_id;
+	/* What was asked before this open gets no answer now. */
+	svc->answered_trans_id = svc->negotiate_trans_id;
 	/* The framework version in the header of a NEGOTIATE is the newest we speak. */
 	struct ic_message m = {
 		.framework = nfw ? svc->fw_versions[0] : (struct ic_version){ 0, 0 },
@@ -191,6 +193,14 @@ int ic_send_request(struct vsp_device *dev, struct ic_service *svc, uint16_t typ
 	if (r == 0 && trans_id)
 		*trans_id = id;
 	return r;
+}
+
+bool ic_take_response(struct ic_service *svc, uint64_t trans_id)
+{
+	if (trans_id <= svc->answered_trans_id || trans_id > svc->next_trans_id)
+		return false;
+	svc->answered_trans_id = trans_id;
+	return true;
 }
 
 GSource *ic_timer_start(struct vsp_bus *bus, unsigned period_ms, GSourceFunc fn, void *data)

@@ -61,7 +61,8 @@ static void sd_packet(struct vsp_device *dev, const struct vsp_packet *pkt)
 	struct ic_shutdown *sd = vsp_device_priv(dev);
 	struct ic_message m;
 	if (ic_receive(&sd->svc, pkt, &m) == 1) {
-		if (m.type == IC_MSGTYPE_SHUTDOWN && (m.flags & IC_FLAG_RESPONSE)) {
+		if (m.type == IC_MSGTYPE_SHUTDOWN && (m.flags & IC_FLAG_RESPONSE) &&
+		    ic_take_response(&sd->svc, pkt->trans_id)) {
 			pthread_mutex_lock(&sd->lock);
 			sd->st.answers++;
 			sd->st.last_status = m.status;

@@ -104,7 +104,8 @@ static void ts_packet(struct vsp_device *dev, const struct vsp_packet *pkt)
 		/* Negotiated: step the guest clock now rather than in a period. */
 		ts_send(ts);
 	} else if (r == 1) {
-		if (m.type == IC_MSGTYPE_TIMESYNC && (m.flags & IC_FLAG_RESPONSE)) {
+		if (m.type == IC_MSGTYPE_TIMESYNC && (m.flags & IC_FLAG_RESPONSE) &&
+		    ic_take_response(&ts->svc, pkt->trans_id)) {
 			pthread_mutex_lock(&ts->lock);
 			ts->st.answers++;
 			pthread_mutex_unlock(&ts->lock);

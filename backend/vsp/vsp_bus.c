@@ -265,7 +265,9 @@ static void vsp_device_sync(struct vsp_device *dev)
 	vsp_device_drain(dev);
 	if (dev->cb_open && dev->out_blocked) {
 		pthread_mutex_lock(&dev->lock);
-		bool room = dev->mapped && vmbus_ring_free(&dev->out) > 0;
+		/* Room for the refused packet: the size vmbus_ring_write asked for. */
+		bool room = dev->mapped && vmbus_ring_free(&dev->out) >=
+			    __atomic_load_n(&dev->out.hdr->pending_send_sz, __ATOMIC_ACQUIRE);
 		pthread_mutex_unlock(&dev->lock);
 		if (room) {
 			dev->out_blocked = false;

@@ -88,6 +88,7 @@ struct ic_service {
 	struct ic_version fw, msg;           /* agreed, valid in IC_READY */
 	uint64_t next_trans_id;              /* VMBus transaction ids of our requests */
 	uint64_t negotiate_trans_id;
+	uint64_t answered_trans_id;          /* ids up to here need no answer any more */
 	uint64_t bad_messages;               /* malformed or unexpected, dropped */
 };
 
@@ -112,6 +113,11 @@ int ic_receive(struct ic_service *svc, const struct vsp_packet *pkt, struct ic_m
  */
 int ic_send_request(struct vsp_device *dev, struct ic_service *svc, uint16_t type,
 		    const void *body, size_t body_len, uint64_t *trans_id);
+
+/* A response with this VMBus transaction id answers a request of ours that
+ * was not answered yet (sent since the open): true once per request. Ids
+ * only grow, so an answer also settles every older request. */
+bool ic_take_response(struct ic_service *svc, uint64_t trans_id);
 
 /* The state's name, for logs and the control socket. */
 const char *ic_state_name(enum ic_state s);
