@@ -5,10 +5,20 @@ set -euo pipefail
 packages=(
 	# build
 	gcc clang meson ninja-build pkg-config python3
+	# Linux's evdev key codes (linux/input-event-codes.h) for the keyboard's table
+	linux-libc-dev
 	libglib2.0-dev libglib2.0-bin
+	# vireod and vireoctl (JSON output), the D-Bus peer tools of the tests
+	libjson-glib-dev dbus-daemon
+	# screenshots of the VM's display
+	libpng-dev
+	# the VNC export and its keysym table (libvncserver-dev ships libvncclient too)
+	libvncserver-dev libxkbcommon-dev xkb-data
 	# tests: ACPI peer, nested test host, guest fixtures, fuzzing runtime
 	acpica-tools qemu-system-x86 qemu-utils busybox-static cpio xz-utils zstd lz4
 	libclang-rt-14-dev
+	# tests: a stock VNC client for the VNC export (gvnccapture)
+	gvncviewer
 )
 
 if [ "$(id -u)" -ne 0 ]; then

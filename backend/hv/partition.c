@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +61,82 @@ static int partition_setup_memory(struct partition *p)
 			return -errno;
 	}
 	return 0;
+}
+
+/* Extra memslots are numbered after the RAM regions'. */
+static unsigned partition_extra_slot_id(unsigned i)
+{
+	return (unsigned)G_N_ELEMENTS(((struct guest_ram *)0)->regions) + i;
+}
+
+static bool partition_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int partition_map_memfd(struct partition *p, uint64_t gpa, int memfd, uint64_t offset, uint64_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (size == 0 || (gpa | offset | size) & (uint64_t)(page - 1) || gpa + size < gpa ||
+	    gpa + size > PARTITION_GPA_LIMIT || offset + size < offset)
+		return -EINVAL;
+	for (unsigned i = 0; i < p->ram.nregions; i++)
+		if (partition_overlaps(gpa, size, p->ram.regions[i].gpa, p->ram.regions[i].size))
+			return -EEXIST;
+	pthread_mutex_lock(&p->memslot_lock);
+	int r = 0, free_i = -1;
+	for (unsigned i = 0; i < PARTITION_EXTRA_SLOTS; i++) {
+		const struct partition_memslot *m = &p->extra_slots[i];
+		if (!m->used && free_i < 0)
+			free_i = (int)i;
+		if (m->used && partition_overlaps(gpa, size, m->gpa, m->size))
+			r = -EEXIST;
+	}
+	if (r == 0 && free_i < 0)
+		r = -ENOSPC;
+	if (r < 0)
+		goto out;
+	void *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, (off_t)offset);
+	if (host == MAP_FAILED) {
+		r = -errno;
+		goto out;
+	}
+	struct kvm_userspace_memory_region slot = {
+		.slot = partition_extra_slot_id((unsigned)free_i),
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	if (ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+		r = -errno;
+		munmap(host, size);
+		goto out;
+	}
+	p->extra_slots[free_i] = (struct partition_memslot){ .used = true, .gpa = gpa, .size = size, .host = host };
+out:
+	pthread_mutex_unlock(&p->memslot_lock);
+	return r;
+}
+
+int partition_unmap_memfd(struct partition *p, uint64_t gpa)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&p->memslot_lock);
+	for (unsigned i = 0; i < PARTITION_EXTRA_SLOTS; i++) {
+		struct partition_memslot *m = &p->extra_slots[i];
+		if (!m->used || m->gpa != gpa)
+			continue;
+		/* Size 0 deletes the slot; KVM waits until no vCPU uses it. */
+		struct kvm_userspace_memory_region slot = { .slot = partition_extra_slot_id(i), .guest_phys_addr = gpa };
+		r = ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0 ? -errno : 0;
+		if (r == 0) {
+			munmap(m->host, m->size);
+			*m = (struct partition_memslot){ 0 };
+		}
+		break;
+	}
+	pthread_mutex_unlock(&p->memslot_lock);
+	return r;
 }
 
 /* PC wiring: ISA IRQs go to both 8259s and the IOAPIC, except that the PIT's
@@ -367,6 +444,9 @@ int partition_create(const struct partition_config *cfg, struct partition **out,
 	p->kvm_fd = p->vm_fd = p->stop_eventfd = -1;
 	p->ram.memfd = -1;
 	pthread_mutex_init(&p->stop_lock, NULL);
+	pthread_mutex_init(&p->pause_lock, NULL);
+	pthread_cond_init(&p->pause_cond, NULL);
+	pthread_mutex_init(&p->memslot_lock, NULL);
 	p->ncpus = cfg->ncpus;
 	p->signal_fastpath = !cfg->no_signal_fastpath;
 
@@ -517,6 +597,11 @@ void partition_destroy(struct partition *p)
 	}
 	if (p->vm_fd >= 0)
 		close(p->vm_fd);
+	/* The VM's memslots went with its fd; our mappings of them go now. */
+	for (unsigned i = 0; i < PARTITION_EXTRA_SLOTS; i++)
+		if (p->extra_slots[i].used)
+			munmap(p->extra_slots[i].host, p->extra_slots[i].size);
+	pthread_mutex_destroy(&p->memslot_lock);
 	if (p->kvm_fd >= 0)
 		close(p->kvm_fd);
 	if (p->stop_eventfd >= 0)
@@ -525,6 +610,8 @@ void partition_destroy(struct partition *p)
 		guest_ram_destroy(&p->ram);
 	g_free(p->crash_text);
 	pthread_mutex_destroy(&p->stop_lock);
+	pthread_cond_destroy(&p->pause_cond);
+	pthread_mutex_destroy(&p->pause_lock);
 	g_free(p);
 }
 
@@ -574,6 +661,10 @@ void partition_request_stop(struct partition *p, enum partition_stop reason, con
 		return;
 	for (unsigned i = 0; i < p->ncpus; i++)
 		vcpu_kick(&p->vcpus[i]);
+	/* Parked vCPUs, and a pause waiting for them, see the stop too. */
+	pthread_mutex_lock(&p->pause_lock);
+	pthread_cond_broadcast(&p->pause_cond);
+	pthread_mutex_unlock(&p->pause_lock);
 	uint64_t one = 1;
 	ssize_t w = write(p->stop_eventfd, &one, sizeof(one));
 	(void)w;

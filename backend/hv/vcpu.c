@@ -251,6 +251,8 @@ static void *vcpu_thread(void *arg)
 	atomic_compare_exchange_strong(&p->first_run_ns, &zero, partition_monotonic_ns());
 
 	while (partition_stopped(p) == PARTITION_RUNNING) {
+		if (__atomic_load_n(&p->pause_requested, __ATOMIC_ACQUIRE))
+			partition_vcpu_park(p);
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

@@ -16,6 +16,7 @@ struct ic_heartbeat {
 	GSource *timer;              /* bus thread */
 	uint64_t sent_seq;           /* bus thread */
 	uint64_t sent_trans;
+	gint64 sent_us;              /* when the beat in flight went out; 0: none */
 
 	pthread_mutex_t lock;        /* the state others read */
 	struct ic_heartbeat_state st;
@@ -35,18 +36,27 @@ static gboolean hb_tick(gpointer data)
 	struct ic_heartbeat *hb = data;
 	if (hb->svc.state != IC_READY)
 		return G_SOURCE_CONTINUE;
+	/* One beat at a time: a guest that cannot answer (paused, busy) finds
+	 * one waiting, not a pile whose late answers look forged. A beat lost
+	 * for good is sent again after a while. */
+	gint64 now = g_get_monotonic_time();
+	if (hb->sent_us && now - hb->sent_us < (gint64)IC_HEARTBEAT_LOST_MS * 1000)
+		return G_SOURCE_CONTINUE;
 	uint8_t body[HB_BODY_SIZE] = { 0 };
-	hb->sent_seq += 1;
-	le64_put(body, hb->sent_seq);
+	le64_put(body, hb->sent_seq + 1);
 	/* A full ring means the guest is not reading: the state shows it. */
-	(void)ic_send_request(hb->dev, &hb->svc, IC_MSGTYPE_HEARTBEAT, body, sizeof(body),
-			      &hb->sent_trans);
+	if (ic_send_request(hb->dev, &hb->svc, IC_MSGTYPE_HEARTBEAT, body, sizeof(body),
+			    &hb->sent_trans) == 0) {
+		hb->sent_seq += 1;
+		hb->sent_us = now;
+	}
 	return G_SOURCE_CONTINUE;
 }
 
 static int hb_open(struct vsp_device *dev)
 {
 	struct ic_heartbeat *hb = vsp_device_priv(dev);
+	hb->sent_us = 0;
 	int r = ic_open(dev, &hb->svc);
 	hb->timer = ic_timer_start(hb->bus, IC_HEARTBEAT_PERIOD_MS, hb_tick, hb);
 	hb_publish(hb);
@@ -79,6 +89,7 @@ static void hb_packet(struct vsp_device *dev, const struct vsp_packet *pkt)
 			pthread_mutex_unlock(&hb->lock);
 			/* The guest's number is where the next beat starts. */
 			hb->sent_seq = le64_get(m.body);
+			hb->sent_us = 0;
 		} else {
 			hb->svc.bad_messages++;
 		}

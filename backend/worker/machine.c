@@ -9,6 +9,7 @@
 #include "hv/e820.h"
 #include "hv/layout.h"
 #include "machine.h"
+#include "vsp/synthvid.h"
 
 static void machine_on_reset(void *opaque)
 {
@@ -56,6 +57,14 @@ static int machine_add_devices(struct machine *m, GError **error)
 	pci_bus_init(&m->pci);
 	pci_host_bridge_init(&m->host_bridge);
 	pci_bus_add(&m->pci, 0, &m->host_bridge);
+	if (m->vmbus) {
+		int vr = pci_bus_add(&m->pci, HYPERV_VIDEO_PCI_SLOT, &m->video_pci.pci);
+		if (vr < 0) {
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-vr),
+				    "adding the Hyper-V video PCI device: %s", g_strerror(-vr));
+			return vr;
+		}
+	}
 
 	if (machine_add_pio(m, PORT_COM1, PORT_COM1_LEN, &uart8250_ops, m->uart, "COM1", error) < 0 ||
 	    machine_add_pio(m, PORT_RTC, PORT_RTC_LEN, &cmos_rtc_ops, m->keep->rtc, "the RTC", error) < 0 ||
@@ -85,6 +94,11 @@ static int machine_load(struct machine *m, const struct machine_config *cfg, str
 	if (cfg->hv == CPUID_HV_HYPERV) {
 		acfg.vmbus_mmio_start = LAYOUT_VMBUS_MMIO_START;
 		acfg.vmbus_mmio_end = LAYOUT_VMBUS_MMIO_END;
+		/* The root bridge's window takes in the VMBus window, as on
+		 * Hyper-V's generation 1 machine: the video device's BAR0 lies
+		 * there, and Linux moves a BAR no bridge window covers (then
+		 * hv_vmbus cannot reserve it for hyperv_fb's VRAM). */
+		acfg.pci_mmio_end = LAYOUT_VMBUS_MMIO_END;
 	}
 	uint64_t rsdp = 0;
 	long n = acpi ? acpi_build(&acfg, acpi, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_START, &rsdp) : -EFAULT;
@@ -150,7 +164,21 @@ struct machine *machine_create(const struct machine_config *cfg, struct machine_
 	}
 	m->p->vmbus_trace = cfg->vmbus_trace;
 	struct boot_entry entry;
-	if (cfg->hv == CPUID_HV_HYPERV && !(m->vmbus = vmbus_devices_create(m->p, keep->display, error))) {
+	uint32_t vram_mb = cfg->video_vram_mb ? cfg->video_vram_mb : SYNTHVID_VRAM_MB_DEFAULT;
+	struct vmbus_devices_config vcfg = {
+		.video_width = cfg->video_width, .video_height = cfg->video_height,
+		.video_vram_mb = vram_mb, .video_pci = &m->video_pci,
+	};
+	/* BAR0 at the start of the VMBus window: hv_vmbus reserves it for the
+	 * framebuffer and hyperv_fb takes its VRAM from there. */
+	if (cfg->hv == CPUID_HV_HYPERV &&
+	    (r = hyperv_video_pci_init(&m->video_pci, LAYOUT_VMBUS_MMIO_START, (uint64_t)vram_mb << 20)) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r), "the Hyper-V video PCI device: %s",
+			    g_strerror(-r));
+		machine_destroy(m);
+		return NULL;
+	}
+	if (cfg->hv == CPUID_HV_HYPERV && !(m->vmbus = vmbus_devices_create(m->p, keep->display, &vcfg, error))) {
 		machine_destroy(m);
 		return NULL;
 	}

@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "emul/emul.h"
+#include "emul/hyperv_video_pci.h"
 #include "hv/partition.h"
 #include "hv/pci.h"
 #include "vsp/display.h"
@@ -27,6 +28,8 @@ struct machine_config {
 	const char *cmdline;
 	enum cpuid_hv_interface hv;   /* the interface the guest sees: KVM's or Hyper-V's */
 	FILE *vmbus_trace;            /* NULL, or where VMBus traffic is recorded */
+	uint32_t video_width, video_height;   /* the synthetic video's mode (0: its default) */
+	uint32_t video_vram_mb;               /* its VRAM (0: SYNTHVID_VRAM_MB_DEFAULT) */
 };
 
 /* Devices whose state survives a guest reset. */
@@ -45,6 +48,7 @@ struct machine {
 	struct i8042 *kbc;
 	struct acpi_pm *pm;
 	struct vmbus_devices *vmbus;  /* Hyper-V interface only */
+	struct hyperv_video_pci video_pci;    /* Hyper-V interface only: hyperv_fb needs it */
 	struct machine_keep *keep;
 };
 

@@ -20,9 +20,13 @@
 #include "hv/boot.h"
 #include "hv/hostcheck.h"
 #include "hv/layout.h"
+#include "console_server.h"
 #include "control.h"
+#include "input_route.h"
 #include "machine.h"
 #include "serial.h"
+#include "vnc.h"
+#include "vsp/synthvid.h"
 
 enum worker_exit {
 	WORKER_EXIT_POWEROFF = 0,
@@ -53,6 +57,13 @@ struct worker {
 	char last_detail[256];
 	struct irq_line rtc_irq;      /* the RTC outlives each boot's partition */
 	guint rtc_timer;
+	/* Host input for the machine that runs now: the console socket and the
+	 * VNC export send through (struct input_sink){ &input_route_ops, input }.
+	 * It outlives the boots (input_route.h). */
+	struct input_route *input;
+	struct input_sink input_sink; /* the route as the console socket and VNC see it */
+	struct console_server *console;
+	struct vnc *vnc;
 };
 
 static void worker_rtc_irq(void *opaque, unsigned gsi, bool level)
@@ -129,6 +140,38 @@ static bool parse_memory(const char *s, uint64_t *out)
 	return true;
 }
 
+/* --resolution WxH: one of the modes the synthetic video offers with vram_mb of VRAM. */
+static bool parse_resolution(const char *s, uint32_t vram_mb, uint32_t *w, uint32_t *h)
+{
+	unsigned long x, y;
+	char *end;
+	errno = 0;
+	x = strtoul(s, &end, 10);
+	if (errno || end == s || (*end != 'x' && *end != 'X') || !g_ascii_isdigit(end[1]))
+		return false;
+	const char *ys = end + 1;
+	y = strtoul(ys, &end, 10);
+	if (errno || *end || x > UINT32_MAX || y > UINT32_MAX)
+		return false;
+	struct synthvid_mode modes[SYNTHVID_RESOLUTIONS_MAX];
+	size_t n = synthvid_modes_offered(vram_mb, modes);
+	if (synthvid_mode_index(modes, n, (uint32_t)x, (uint32_t)y) < 0)
+		return false;
+	*w = (uint32_t)x;
+	*h = (uint32_t)y;
+	return true;
+}
+
+static char *resolutions_allowed(uint32_t vram_mb)
+{
+	struct synthvid_mode modes[SYNTHVID_RESOLUTIONS_MAX];
+	size_t n = synthvid_modes_offered(vram_mb, modes);
+	GString *s = g_string_new(NULL);
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%s%ux%u", i ? ", " : "", modes[i].width, modes[i].height);
+	return g_string_free(s, FALSE);
+}
+
 static uint64_t host_memory_bytes(void)
 {
 	g_autofree char *meminfo = NULL;
@@ -196,8 +239,11 @@ static bool worker_boot(struct worker *w, GError **error)
 	if (!w->m)
 		return false;
 	w->boots++;
+	if (w->console)
+		console_server_set_vm_state(w->console, CONSOLE_VM_RUNNING, w->boots > 1 ? "restarted" : "started");
 	w->stop_source = g_unix_fd_add(w->m->p->stop_eventfd, G_IO_IN, worker_on_stop, w);
 	serial_attach(w->serial, worker_serial_input, worker_serial_escape, w);
+	input_route_set_devices(w->input, w->m->vmbus);
 	return true;
 }
 
@@ -218,11 +264,14 @@ static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
 			   first ? (first - w->start_ns) / 1000 : 0, (uint64_t)atomic_load(&p->exits_io));
 	}
 	serial_detach(w->serial);
+	input_route_set_devices(w->input, NULL);
 	machine_destroy(w->m);
 	w->m = NULL;
 
 	bool restart = w->last_stop == PARTITION_STOP_REBOOT && (w->restart_on_reboot || w->host_reset);
 	w->host_reset = false;
+	if (w->console)
+		console_server_set_vm_state(w->console, CONSOLE_VM_OFF, restart ? "rebooting" : w->last_detail);
 	if (restart) {
 		g_printerr("vireo-worker: VM %s: guest reboot (%s), restarting\n", w->cfg.name, w->last_detail);
 		g_autoptr(GError) error = NULL;
@@ -241,6 +290,19 @@ static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
 static char *worker_control(void *opaque, const char *command)
 {
 	struct worker *w = opaque;
+	/* The console socket and VNC outlive the boots: they answer between them too. */
+	if (g_str_equal(command, "console")) {
+		if (!w->console)
+			return g_strdup("error no console socket (--console)");
+		g_autofree char *d = console_server_describe(w->console);
+		return g_strconcat("ok ", d, NULL);
+	}
+	if (g_str_equal(command, "vnc")) {
+		if (!w->vnc)
+			return g_strdup("error no VNC export (--vnc)");
+		g_autofree char *d = vnc_describe(w->vnc);
+		return g_strconcat("ok ", d, NULL);
+	}
 	if (!w->m)
 		return g_strdup("error the VM is between boots; try again");
 	if (g_str_equal(command, "power-button")) {
@@ -256,19 +318,31 @@ static char *worker_control(void *opaque, const char *command)
 		partition_request_stop(w->m->p, PARTITION_STOP_REBOOT, "reset by the host");
 		return g_strdup("ok");
 	}
+	if (g_str_equal(command, "pause")) {
+		/* Returns once every vCPU is out of the guest. */
+		partition_pause(w->m->p);
+		return g_strdup("ok paused");
+	}
+	if (g_str_equal(command, "resume")) {
+		partition_resume(w->m->p);
+		return g_strdup("ok running");
+	}
 	if (g_str_equal(command, "status")) {
-		return g_strdup_printf("ok state=running boots=%u cpus=%u memory_mib=%" G_GUINT64_FORMAT,
-				       w->boots, w->cfg.ncpus, w->cfg.memory >> 20);
+		return g_strdup_printf("ok state=%s boots=%u cpus=%u memory_mib=%" G_GUINT64_FORMAT " pid=%d",
+				       partition_is_paused(w->m->p) ? "paused" : "running", w->boots, w->cfg.ncpus,
+				       w->cfg.memory >> 20, (int)getpid());
 	}
 	if (w->m->vmbus) {
-		char *reply = vmbus_devices_control(w->m->vmbus, command);
+		char *reply = input_route_control(w->input, command);
+		if (!reply)
+			reply = vmbus_devices_control(w->m->vmbus, command);
 		if (reply)
 			return reply;
 	}
 	if (g_str_equal(command, "help"))
-		return g_strdup(w->m->vmbus ? "ok commands: power-button turn-off reset status help "
-					      VMBUS_DEVICES_COMMANDS
-					    : "ok commands: power-button turn-off reset status help");
+		return g_strdup(w->m->vmbus ? "ok commands: power-button turn-off reset pause resume status console vnc help "
+					      VMBUS_DEVICES_COMMANDS " " INPUT_ROUTE_COMMANDS
+					    : "ok commands: power-button turn-off reset pause resume status console vnc help");
 	return g_strdup_printf("error unknown command \"%.64s\" (try help)", command);
 }
 
@@ -319,8 +393,10 @@ int main(int argc, char **argv)
 {
 	g_autofree char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *memory = NULL;
 	g_autofree char *serial_spec = NULL, *control_path = NULL, *name = NULL, *on_reboot = NULL;
-	g_autofree char *hv_interface = NULL, *trace_vmbus = NULL;
+	g_autofree char *hv_interface = NULL, *trace_vmbus = NULL, *resolution = NULL;
+	g_autofree char *console_path = NULL, *vnc_spec = NULL, *vnc_password_file = NULL, *vnc_keymap = NULL;
 	int cpus = 1;
+	int video_memory = SYNTHVID_VRAM_MB_DEFAULT;
 	gboolean force_kvm = FALSE, timing = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
 		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &kernel, "Linux kernel: bzImage or ELF vmlinux (PVH)", "FILE" },
@@ -331,10 +407,22 @@ int main(int argc, char **argv)
 		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial_spec,
 		  "Serial console: stdio (Ctrl-A x quits, Ctrl-A p power button), FILE, unix:PATH or none (default stdio)", "WHERE" },
 		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &control_path, "Control socket (see vireo-worker-ctl)", "PATH" },
+		{ "console", 0, 0, G_OPTION_ARG_FILENAME, &console_path,
+		  "Console socket for viewers (protocols/console-protocol.md)", "PATH" },
+		{ "vnc", 0, 0, G_OPTION_ARG_STRING, &vnc_spec,
+		  "VNC export on HOST:PORT (a loopback address unless --vnc-password-file) or unix:PATH", "WHERE" },
+		{ "vnc-password-file", 0, 0, G_OPTION_ARG_FILENAME, &vnc_password_file,
+		  "VNC password: the first line of FILE (VNC authentication uses 8 bytes of it)", "FILE" },
+		{ "vnc-keymap", 0, 0, G_OPTION_ARG_STRING, &vnc_keymap,
+		  "XKB layout the VNC client types in, e.g. de or fr(azerty) (default us)", "LAYOUT" },
 		{ "on-reboot", 0, 0, G_OPTION_ARG_STRING, &on_reboot, "exit (status 10) or restart (default exit)", "ACTION" },
 		{ "name", 0, 0, G_OPTION_ARG_STRING, &name, "VM name for messages", "NAME" },
 		{ "hv-interface", 0, 0, G_OPTION_ARG_STRING, &hv_interface,
 		  "What the guest sees: hyperv (VMBus and its devices), or kvm (KVM's paravirtual interface, no devices) (default hyperv)", "WHICH" },
+		{ "resolution", 0, 0, G_OPTION_ARG_STRING, &resolution,
+		  "The screen the guest's video driver starts with, e.g. 1920x1080 (default 1024x768)", "WxH" },
+		{ "video-memory", 0, 0, G_OPTION_ARG_INT, &video_memory,
+		  "VRAM of the synthetic video in MiB, 4 to 64 (default 16); it bounds the resolutions offered", "MIB" },
 		{ "timing", 0, 0, G_OPTION_ARG_NONE, &timing, "Report start-up timing on stderr", NULL },
 		{ "trace-vmbus", 0, 0, G_OPTION_ARG_FILENAME, &trace_vmbus,
 		  "Record the guest's VMBus messages and packets (hex, a line each) in FILE", "FILE" },
@@ -384,6 +472,22 @@ int main(int argc, char **argv)
 		w.cfg.hv = CPUID_HV_KVM;
 	} else {
 		g_printerr("vireo-worker: --hv-interface takes kvm or hyperv, not \"%s\"\n", hv_interface);
+		return WORKER_EXIT_USAGE;
+	}
+
+	/* VRAM and the video PCI function's BAR live in the VMBus window. */
+	const int video_memory_max = (int)MIN(SYNTHVID_VRAM_MB_MAX, (LAYOUT_VMBUS_MMIO_END - LAYOUT_VMBUS_MMIO_START) >> 20);
+	if (video_memory < (int)SYNTHVID_VRAM_MB_MIN || video_memory > video_memory_max) {
+		g_printerr("vireo-worker: --video-memory %d: must be between %u and %d (MiB)\n", video_memory,
+			   SYNTHVID_VRAM_MB_MIN, video_memory_max);
+		return WORKER_EXIT_USAGE;
+	}
+	w.cfg.video_vram_mb = (uint32_t)video_memory;
+	if (resolution && !parse_resolution(resolution, w.cfg.video_vram_mb, &w.cfg.video_width,
+					    &w.cfg.video_height)) {
+		g_autofree char *allowed = resolutions_allowed(w.cfg.video_vram_mb);
+		g_printerr("vireo-worker: --resolution \"%s\" is not one the synthetic video offers with %u MiB of "
+			   "video memory: %s\n", resolution, w.cfg.video_vram_mb, allowed);
 		return WORKER_EXIT_USAGE;
 	}
 
@@ -460,6 +564,7 @@ int main(int argc, char **argv)
 	w.rtc_irq = (struct irq_line){ worker_rtc_irq, &w, IRQ_RTC };
 	w.keep.rtc = cmos_rtc_new(&w.rtc_irq, worker_wall_clock, NULL);
 	w.keep.display = display_new(NULL);
+	w.input = input_route_new(w.keep.display);
 	cmos_rtc_set_wakeup(w.keep.rtc, worker_rtc_wakeup, &w);
 	w.loop = g_main_loop_new(NULL, FALSE);
 	int status = WORKER_EXIT_ERROR;
@@ -470,6 +575,37 @@ int main(int argc, char **argv)
 			g_printerr("vireo-worker: %s\n", error->message);
 			goto out;
 		}
+	}
+	w.input_sink = (struct input_sink){ &input_route_ops, w.input };
+	if (console_path) {
+		struct console_server_config ccfg = { .path = console_path, .display = w.keep.display,
+						      .input = &w.input_sink, .name = w.cfg.name };
+		w.console = console_server_new(&ccfg, &error);
+		if (!w.console) {
+			g_printerr("vireo-worker: %s\n", error->message);
+			goto out;
+		}
+	}
+	if (vnc_spec) {
+		g_autofree char *layout = NULL, *variant = NULL;
+		if (vnc_keymap) {
+			/* LAYOUT or LAYOUT(VARIANT), as setxkbmap and localectl write them. */
+			g_auto(GStrv) parts = g_strsplit_set(vnc_keymap, "()", 3);
+			layout = g_strdup(parts[0]);
+			variant = parts[1] && *parts[1] ? g_strdup(parts[1]) : NULL;
+		}
+		struct vnc_config vcfg = { .listen = vnc_spec, .password_file = vnc_password_file,
+					   .keymap_layout = layout, .keymap_variant = variant,
+					   .display = w.keep.display, .input = &w.input_sink, .name = w.cfg.name };
+		w.vnc = vnc_new(&vcfg, &error);
+		if (!w.vnc) {
+			g_printerr("vireo-worker: %s\n", error->message);
+			goto out;
+		}
+	} else if (vnc_password_file || vnc_keymap) {
+		g_printerr("vireo-worker: --vnc-password-file and --vnc-keymap go with --vnc\n");
+		status = WORKER_EXIT_USAGE;
+		goto out;
 	}
 	g_unix_signal_add(SIGTERM, worker_on_signal, &w);
 	g_unix_signal_add(SIGINT, worker_on_signal, &w);
@@ -486,8 +622,11 @@ out:
 	if (w.rtc_timer)
 		g_source_remove(w.rtc_timer);
 	control_close(w.control);
+	vnc_free(w.vnc);
+	console_server_free(w.console);
 	serial_close(w.serial);
 	cmos_rtc_free(w.keep.rtc);
+	input_route_free(w.input);
 	display_free(w.keep.display);
 	g_main_loop_unref(w.loop);
 	if (w.cfg.vmbus_trace)

@@ -5,13 +5,18 @@
 
 #include <gio/gio.h>
 
+#include "emul/hyperv_video_pci.h"
+#include "hv/layout.h"
+#include "screenshot.h"
 #include "vmbus_devices.h"
 #include "vsp/ic_heartbeat.h"
 #include "vsp/ic_kvp.h"
 #include "vsp/ic_kvp_msg.h"
 #include "vsp/ic_shutdown.h"
 #include "vsp/ic_timesync.h"
+#include "vsp/synthvid.h"
 #include "vsp/vsp.h"
+#include "vmbus_input.h"
 
 struct vmbus_devices {
 	struct partition *p;
@@ -21,6 +26,11 @@ struct vmbus_devices {
 	struct ic_shutdown *shutdown;
 	struct ic_timesync *timesync;
 	struct ic_kvp *kvp;
+	struct synthvid *video;
+	struct hyperv_video_pci *video_pci;
+	struct screenshot *screenshot;
+	struct synth_kbd *kbd;
+	struct synth_mouse *mouse;
 };
 
 /* Instance ids: any unique value works; fixed ones keep the guest's sysfs
@@ -55,11 +65,26 @@ static void vd_trace_packet(void *opaque, const char *device, uint32_t relid, bo
 	partition_trace(opaque, what, data, len);
 }
 
-struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *display, GError **error)
+static int vd_map_vram(void *opaque, uint64_t gpa, int memfd, uint64_t size)
 {
+	return partition_map_memfd(opaque, gpa, memfd, 0, size);
+}
+
+static void vd_unmap_vram(void *opaque, uint64_t gpa, uint64_t size)
+{
+	(void)partition_unmap_memfd(opaque, gpa);
+}
+
+struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *display,
+					   const struct vmbus_devices_config *cfg, GError **error)
+{
+	static const struct vmbus_devices_config defaults = { 0 };
+	if (!cfg)
+		cfg = &defaults;
 	struct vmbus_devices *d = g_new0(struct vmbus_devices, 1);
 	d->p = p;
 	d->display = display;
+	d->video_pci = cfg->video_pci;
 	struct vsp_bus_host host = {
 		.server = p->vmbus,
 		.ram = &p->ram,
@@ -79,6 +104,13 @@ struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *
 	}
 	partition_set_vmbus_devices(p, &vsp_bus_server_ops, d->bus);
 	struct vmbus_guid i1 = INSTANCE(1), i2 = INSTANCE(2), i3 = INSTANCE(3), i4 = INSTANCE(4);
+	struct vmbus_guid i_video = INSTANCE(5);
+	struct synthvid_config vcfg = {
+		.width = cfg->video_width, .height = cfg->video_height, .vram_mb = cfg->video_vram_mb,
+		.window_start = LAYOUT_VMBUS_MMIO_START, .window_end = LAYOUT_VMBUS_MMIO_END,
+		.ram = &p->ram, .display = display,
+		.host = { vd_map_vram, vd_unmap_vram, p },
+	};
 	const char *what = NULL;
 	if (!(d->heartbeat = ic_heartbeat_add(d->bus, &i1)))
 		what = "heartbeat";
@@ -88,6 +120,12 @@ struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *
 		what = "time sync";
 	else if (!(d->kvp = ic_kvp_add(d->bus, &i4)))
 		what = "KVP";
+	else if (!(d->video = synthvid_add(d->bus, &i_video, &vcfg)))
+		what = "synthetic video";
+	else if (!(d->kbd = synth_kbd_add(d->bus, &INSTANCE(6))))
+		what = "synthetic keyboard";
+	else if (!(d->mouse = synth_mouse_add(d->bus, &INSTANCE(7))))
+		what = "synthetic mouse";
 	if (what) {
 		int e = errno;
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "offering the %s service on VMBus: %s",
@@ -98,6 +136,7 @@ struct vmbus_devices *vmbus_devices_create(struct partition *p, struct display *
 		vmbus_devices_free(d);
 		return NULL;
 	}
+	d->screenshot = screenshot_new(display);
 	return d;
 }
 
@@ -116,7 +155,28 @@ void vmbus_devices_free(struct vmbus_devices *d)
 	ic_shutdown_free(d->shutdown);
 	ic_timesync_free(d->timesync);
 	ic_kvp_free(d->kvp);
+	synthvid_free(d->video);
+	screenshot_free(d->screenshot);
+	synth_kbd_free(d->kbd);
+	synth_mouse_free(d->mouse);
 	g_free(d);
+}
+
+int vmbus_devices_key(struct vmbus_devices *d, uint16_t evdev, bool down)
+{
+	return synth_kbd_key(d->kbd, evdev, down);
+}
+
+int vmbus_devices_pointer_abs(struct vmbus_devices *d, uint16_t x, uint16_t y, uint32_t buttons, int32_t wheel,
+			      int32_t hwheel)
+{
+	return synth_mouse_report(d->mouse, x, y, buttons, wheel, hwheel);
+}
+
+void vmbus_devices_release_keys(struct vmbus_devices *d)
+{
+	/* Nothing held, or no keyboard to tell: nothing to release either way. */
+	(void)synth_kbd_release_all(d->kbd);
 }
 
 static char *vd_heartbeat(struct vmbus_devices *d)
@@ -158,7 +218,8 @@ static char *vd_timesync(struct vmbus_devices *d)
 /* One line: every device with its channel and signal counters. */
 static char *vd_vmbus(struct vmbus_devices *d)
 {
-	static const char *const names[] = { "heartbeat", "shutdown", "timesync", "kvp" };
+	static const char *const names[] = { "heartbeat", "shutdown", "timesync", "kvp", "video",
+					     "keyboard", "mouse" };
 	struct vmbus_server_state ss;
 	vmbus_server_get_state(d->p->vmbus, &ss);
 	GString *s = g_string_new(NULL);
@@ -258,6 +319,54 @@ static char *vd_kvp(struct vmbus_devices *d, const char *args)
 	return g_strdup("error usage: kvp [get KEY | set KEY VALUE | delete KEY | list]");
 }
 
+/* One line: the synthetic video device's state and counters. */
+static char *vd_video(struct vmbus_devices *d)
+{
+	struct synthvid_state st;
+	synthvid_get_state(d->video, &st);
+	GString *s = g_string_new(NULL);
+	g_string_printf(s, "ok state=%s", synthvid_phase_name(st.phase));
+	if (st.version)
+		g_string_append_printf(s, " version=%u.%u", SYNTHVID_VERSION_MAJOR(st.version),
+				       SYNTHVID_VERSION_MINOR(st.version));
+	else
+		g_string_append(s, " version=none");
+	g_string_append_printf(s, " resolution=%ux%u vram_mb=%u vram=%s vram_gpa=0x%" PRIx64, st.width, st.height,
+			       st.vram_mb, synthvid_vram_kind_name(st.vram_kind), st.vram_gpa);
+	if (d->video_pci) {
+		bool on;
+		uint64_t bar0 = hyperv_video_pci_bar0(d->video_pci, &on);
+		g_string_append_printf(s, " bar0=0x%" PRIx64 ",%s", bar0, on ? "on" : "off");
+	}
+	if (st.phase == SYNTHVID_RUNNING)
+		g_string_append_printf(s, " surface=%ux%u stride=%u", st.surface_width, st.surface_height,
+				       st.surface_stride);
+	else
+		g_string_append(s, " surface=none");
+	g_string_append_printf(s, " last_dirt=%u,%u,%u,%u opens=%" PRIu64 " situations=%" PRIu64 " dirt=%" PRIu64
+			       " dirt_rects=%" PRIu64 " pointer=%" PRIu64 " shapes=%" PRIu64
+			       " vram_refused=%" PRIu64 " unsupported=%" PRIu64 " tx_dropped=%" PRIu64
+			       " bad=%" PRIu64,
+			       st.last_dirt.x, st.last_dirt.y, st.last_dirt.w, st.last_dirt.h, st.opens, st.situations,
+			       st.dirt, st.dirt_rects, st.pointer, st.shapes, st.vram_refused, st.unsupported,
+			       st.tx_dropped, st.bad);
+	return g_string_free(s, FALSE);
+}
+
+/* screenshot PATH: the picture the display has now, as a PNG. */
+static char *vd_screenshot(struct vmbus_devices *d, const char *path)
+{
+	if (!path || !*path)
+		return g_strdup("error usage: screenshot PATH");
+	uint32_t w = 0, h = 0;
+	int r = screenshot_save(d->screenshot, path, &w, &h);
+	if (r == -ENODATA)
+		return g_strdup("error no picture yet: the guest's video driver has not set a mode");
+	if (r < 0)
+		return g_strdup_printf("error writing %s: %s", path, g_strerror(-r));
+	return g_strdup_printf("ok %ux%u %s", w, h, path);
+}
+
 char *vmbus_devices_control(struct vmbus_devices *d, const char *command)
 {
 	const char *sp = strchr(command, ' ');
@@ -273,5 +382,9 @@ char *vmbus_devices_control(struct vmbus_devices *d, const char *command)
 		return vd_kvp(d, args);
 	if (g_str_equal(verb, "vmbus") && !args)
 		return vd_vmbus(d);
-	return NULL;
+	if (g_str_equal(verb, "video") && !args)
+		return vd_video(d);
+	if (g_str_equal(verb, "screenshot"))
+		return vd_screenshot(d, args);
+	return vmbus_input_control(d->kbd, d->mouse, command);
 }

@@ -19,6 +19,8 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /tmp /run /root /vireo/out
 mount -t tmpfs tmpfs /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
+# Loopback, for jobs that talk TCP to the worker (its VNC export on 127.0.0.1).
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up 2>/dev/null
 
 ok=1
 while read -r m; do

@@ -30,19 +30,32 @@ one step per line, words split like the shell, '#' comments:
   run NAME COMMAND...         control command (vireo-worker-ctl SOCKET COMMAND);
                               the reply is recorded as NAME; fails unless "ok..."
   try NAME COMMAND...         the same, whatever the reply
+  exec NAME PROGRAM [ARG...]  run PROGRAM next to the worker (in L1 on the
+                              nested path, carried there with its libraries);
+                              its output is recorded as NAME; fails unless it
+                              exits 0. PROGRAM without a slash is looked up in
+                              the --exec-dir folders, then in $PATH
   poll NAME TIMEOUT REGEX COMMAND...
                               COMMAND every second until its reply matches
   sleep SECONDS
   wait-exit TIMEOUT           the worker exits within TIMEOUT s (e.g. after a
                               shutdown request; else it is turned off)
   check NAME REGEX            after the run: reply NAME matches
+  check-same NAME1 NAME2 FIELD
+                              after the run: the same number in both replies
   check-greater NAME1 NAME2 FIELD
                               after the run: the number in FIELD=N of reply
                               NAME1 is greater than in reply NAME2
+  check-pattern FILE SEED WIDTH HEIGHT [X Y W H SEED2]
+                              after the run: the PNG FILE (@OUT@/NAME.png) is
+                              WIDTH x HEIGHT and holds exactly vireo-fbtool's
+                              pattern SEED, with pattern SEED2 in the rectangle
+                              (fbpattern.py)
 
 In a command, @OUT@ stands for a folder the worker and the clients may
 write to: the --out folder directly, L1's /vireo/out in the nested host
-(sent back into --out when L1 ends).
+(sent back into --out when L1 ends). @RUN@, in commands and in --worker-arg,
+is a folder for the worker's sockets (e.g. --worker-arg=--console=@RUN@/console).
 
 Steps run in order; the first that fails stops the script, turns the VM off
 ("turn-off") and fails the test, naming the step. REGEX is a POSIX ERE: in the
@@ -53,7 +66,7 @@ L1 whose "VIREO-HOST-STEP" lines are printed once the worker has exited.
 
 --peer-qemu tests/bench/peer-qemu.sh runs the QEMU stand-in instead of the
 worker (to validate this harness and as the benchmark peer); it implies
---allow-fail 'insmod hv_' (QEMU is not Hyper-V).
+--allow-fail 'insmod (hv_|hyperv_|hid_hyperv)' (QEMU is not Hyper-V).
 """
 
 import argparse
@@ -62,6 +75,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,6 +86,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 from fixturelib import FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
+import fbpattern  # noqa: E402
 
 P = "harness"
 
@@ -85,6 +100,7 @@ HOST_REQUESTS = {
     "powerbutton-after-ready": "wait 'VIREO-READY powerbutton'\nrun request power-button\n",
 }
 CTL_TIMEOUT = 15        # seconds for one control command
+EXEC_TIMEOUT = 60       # seconds for one exec step
 
 # Console lines after which nothing good can come: stop at once instead of
 # waiting for the timeout (QEMU stops the VM and stays up on these).
@@ -214,7 +230,7 @@ class StepRecord:
 
 
 class Step:
-    ACTIONS = ("wait", "run", "try", "poll", "sleep", "wait-exit")
+    ACTIONS = ("wait", "run", "try", "poll", "sleep", "wait-exit", "exec")
 
     def __init__(self, n, where, text, words):
         self.n, self.where, self.text = n, where, text
@@ -244,6 +260,11 @@ class Step:
             if len(a) < 2:
                 bad(f"use: {self.kind} NAME COMMAND...")
             self.name, self.command = a[0], " ".join(a[1:])
+        elif self.kind == "exec":
+            if len(a) < 2:
+                bad("use: exec NAME PROGRAM [ARG...]")
+            self.name, self.argv = a[0], a[1:]
+            self.command = " ".join(shlex.quote(w) for w in self.argv)
         elif self.kind == "poll":
             if len(a) < 4:
                 bad("use: poll NAME TIMEOUT REGEX COMMAND...")
@@ -256,12 +277,21 @@ class Step:
             if len(a) != 2:
                 bad("use: check NAME REGEX")
             self.name, self.regex = a
-        elif self.kind == "check-greater":
+        elif self.kind in ("check-greater", "check-same"):
             if len(a) != 3:
-                bad("use: check-greater NAME1 NAME2 FIELD")
+                bad(f"use: {self.kind} NAME1 NAME2 FIELD")
             self.name, self.name2, self.field = a
+        elif self.kind == "check-pattern":
+            if len(a) not in (4, 9):
+                bad("use: check-pattern FILE SEED WIDTH HEIGHT [X Y W H SEED2]")
+            self.file = a[0]
+            try:
+                self.pattern = [int(w, 0) for w in a[1:]]
+            except ValueError:
+                bad("SEED, WIDTH, HEIGHT and the rectangle are numbers")
         else:
-            bad(f"unknown step '{self.kind}' (wait, run, try, poll, sleep, wait-exit, check, check-greater)")
+            bad(f"unknown step '{self.kind}' (wait, run, try, exec, poll, sleep, wait-exit, check, check-greater, "
+                "check-same, check-pattern)")
         if self.command and "\n" in self.command:
             bad("a command is one line")
         if self.regex is not None:
@@ -311,13 +341,13 @@ def host_script_steps(args):
         steps += parse_host_script(st, f"--host-step #{i + 1}", len(steps) + 1)
     names = {}
     for st in steps:
-        if st.kind in ("run", "try", "poll"):
+        if st.kind in ("run", "try", "poll", "exec"):
             if st.name in names:
                 raise FixtureError(f"{st.describe()}: the name '{st.name}' is already used by "
                                    f"{names[st.name].describe()}")
             names[st.name] = st
     for st in steps:
-        if st.kind in ("check", "check-greater"):
+        if st.kind in ("check", "check-greater", "check-same"):
             for nm in ([st.name] if st.kind == "check" else [st.name, st.name2]):
                 if nm not in names:
                     raise FixtureError(f"{st.describe()}: no run, try or poll step records '{nm}'")
@@ -392,6 +422,15 @@ class DirectSteps(threading.Thread):
         if st.kind in ("run", "try"):
             rc, out = self.command(st.command)
             return (rc == 0 or st.kind == "try"), rc, out
+        if st.kind == "exec":
+            try:
+                p = subprocess.run(st.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, timeout=EXEC_TIMEOUT)
+                return p.returncode == 0, p.returncode, one_line(p.stdout.decode(errors="replace"))
+            except subprocess.TimeoutExpired:
+                return False, 124, f"{st.argv[0]} did not finish within {EXEC_TIMEOUT} s"
+            except OSError as e:
+                return False, 127, f"{st.argv[0]}: {e.strerror}"
         # poll
         rx = re.compile(st.regex)
         end = time.monotonic() + st.timeout
@@ -445,6 +484,13 @@ step_run() {	# N MUST_BE_OK COMMAND
 	if [ $2 = 1 ] && [ $rc != 0 ]; then rec $1 failed $rc "$out"; return 1; fi
 	rec $1 ok $rc "$out"
 }
+step_exec() {	# N PROGRAM ARG...
+	n=$1; shift
+	if gone; then rec $n failed 1 "the worker had exited"; return 1; fi
+	out=$(timeout EXEC_TIMEOUT "$@" < /dev/null 2>&1); rc=$?
+	if [ $rc != 0 ]; then rec $n failed $rc "$out"; return 1; fi
+	rec $n ok $rc "$out"
+}
 step_wait_exit() {	# N TIMEOUT_S
 	end=$(( $(now_cs) + $2 * 100 ))
 	until gone; do
@@ -469,7 +515,7 @@ step_poll() {	# N TIMEOUT_S REGEX COMMAND
 
 def l1_steps_script(steps, ctl_l1):
     """The body of the L1 subshell that runs the host steps."""
-    funcs = L1_STEP_FUNCS.replace("CTL_TIMEOUT", str(CTL_TIMEOUT))
+    funcs = L1_STEP_FUNCS.replace("CTL_TIMEOUT", str(CTL_TIMEOUT)).replace("EXEC_TIMEOUT", str(EXEC_TIMEOUT))
     # without a control client the script only waits and sleeps (checked in main)
     funcs = funcs.replace("CTL", " ".join(shlex.quote(a) for a in ctl_l1 or ["false"]))
     q = shlex.quote
@@ -479,6 +525,8 @@ def l1_steps_script(steps, ctl_l1):
             body.append(f"step_wait {st.n} {q(st.regex)} {int(st.timeout + 0.999)}")
         elif st.kind in ("run", "try"):
             body.append(f"step_run {st.n} {1 if st.kind == 'run' else 0} {q(st.command)}")
+        elif st.kind == "exec":
+            body.append(f"step_exec {st.n} " + " ".join(q(w) for w in st.l1_argv))
         elif st.kind == "poll":
             body.append(f"step_poll {st.n} {int(st.timeout + 0.999)} {q(st.regex)} {q(st.command)}")
         elif st.kind == "sleep":
@@ -521,7 +569,7 @@ def check_steps(steps, con):
                 errors.append(f"{st.describe()}: no reply '{st.name}' was recorded")
             elif not re.search(st.regex, replies[st.name]):
                 errors.append(f"{st.describe()} FAILED: reply {st.name} is '{replies[st.name]}'")
-        elif st.kind == "check-greater":
+        elif st.kind in ("check-greater", "check-same"):
             vals = []
             for nm in (st.name, st.name2):
                 if nm not in replies:
@@ -532,9 +580,28 @@ def check_steps(steps, con):
                     errors.append(f"{st.describe()} FAILED: reply {nm} has no number {st.field}=N: '{replies[nm]}'")
                     break
                 vals.append(int(m.group(1)))
-            if len(vals) == 2 and not vals[0] > vals[1]:
+            if len(vals) == 2 and st.kind == "check-greater" and not vals[0] > vals[1]:
                 errors.append(f"{st.describe()} FAILED: {st.field} {vals[0]} (in {st.name}) is not greater "
                               f"than {vals[1]} (in {st.name2})")
+            if len(vals) == 2 and st.kind == "check-same" and vals[0] != vals[1]:
+                errors.append(f"{st.describe()} FAILED: {st.field} {vals[0]} (in {st.name}) is not "
+                              f"{vals[1]} (in {st.name2})")
+    return errors
+
+
+def check_pattern_steps(args):
+    """Errors of the check-pattern steps: the files are in --out once the run is over."""
+    errors = []
+    for st in args.steps:
+        if st.kind != "check-pattern":
+            continue
+        path = st.file.replace("@OUT@", args.out)
+        if not os.path.isabs(path):
+            path = os.path.join(args.out, path)
+        seed, width, height = st.pattern[:3]
+        rect = tuple(st.pattern[3:]) if len(st.pattern) == 8 else None
+        for e in fbpattern.check_pattern(path, seed, width, height, rect):
+            errors.append(f"{st.describe()} FAILED: {e}")
     return errors
 
 
@@ -662,6 +729,12 @@ def run_nested(args, con, t0):
             ctl_l1 = [d] + args.ctl_client_argv[1:]
     for e in args.carry_exe:
         exes.append(e if ":" in e else f"{e}:{e}")
+    for st in args.steps:
+        if st.kind == "exec":
+            dest = "/vireo/bin/" + os.path.basename(st.argv[0])
+            if f"{st.argv[0]}:{dest}" not in exes:
+                exes.append(f"{st.argv[0]}:{dest}")
+            st.l1_argv = [dest] + st.argv[1:]
     files += args.carry
     kernel_l1 = "/vireo/guest/" + os.path.basename(kernel)
     initrd_l1 = "/vireo/guest/guest.cpio.gz"
@@ -717,6 +790,7 @@ def check(args, con, timed_out):
         if rc != 0:
             errors.append(f"scenario {args.scenario} ended with rc={rc} (boot {i + 1})")
     errors += check_steps(args.steps, con)
+    errors += check_pattern_steps(args)
     values = {k: ",".join(v) for k, v in con.results.items()}
     values["boots"] = str(con.boots)
     if args.expect_boots is not None and con.boots != args.expect_boots:
@@ -795,6 +869,8 @@ def main():
     ap.add_argument("--worker-arg", action="append", default=[], help="extra worker argument")
     ap.add_argument("--carry-exe", action="append", default=[], metavar="PATH[:DEST]",
                     help="nested: also carry this program and its libraries into L1")
+    ap.add_argument("--exec-dir", action="append", default=[], metavar="DIR",
+                    help="where exec steps find their programs before $PATH")
     ap.add_argument("--carry", action="append", default=[], metavar="PATH[:DEST]",
                     help="nested: also carry this file into L1")
     ap.add_argument("--peer-qemu", metavar="SCRIPT", help="use tests/bench/peer-qemu.sh as the VMM")
@@ -814,7 +890,7 @@ def main():
         peer = os.path.abspath(args.peer_qemu)
         args.worker = peer
         args.ctl_client = args.ctl_client or f"{shlex.quote(peer)} --ctl"
-        args.allow_fail.append(r"insmod hv_")
+        args.allow_fail.append(r"insmod (hv_|hyperv_|hid_hyperv)")
         p = subprocess.run([peer, "--print-carry"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if p.returncode != 0:
             raise FixtureError(f"{peer} --print-carry failed: {p.stderr.decode(errors='replace').strip()}")
@@ -860,9 +936,20 @@ def main():
         if os.path.isfile(os.path.join(args.out, f)):
             os.unlink(os.path.join(args.out, f))
     out_here = "/vireo/out" if path == "nested" else args.out
+    run_here = "/tmp" if path == "nested" else tempfile.mkdtemp(prefix="vireo-run-")
+    args.worker_arg = [a.replace("@RUN@", run_here) for a in args.worker_arg]
     for st in args.steps:
         if st.command:
-            st.command = st.command.replace("@OUT@", out_here)
+            st.command = st.command.replace("@OUT@", out_here).replace("@RUN@", run_here)
+        if st.kind == "exec":
+            st.argv = [w.replace("@OUT@", out_here).replace("@RUN@", run_here) for w in st.argv]
+            prog = st.argv[0]
+            if os.sep not in prog:
+                found = [os.path.join(d, prog) for d in args.exec_dir if os.access(os.path.join(d, prog), os.X_OK)]
+                prog = found[0] if found else shutil.which(prog)
+                if not prog:
+                    raise FixtureError(f"{st.describe()}: no program '{st.argv[0]}' in --exec-dir or $PATH")
+            st.argv[0] = os.path.abspath(prog)
     if args.timeout is None:
         args.timeout = 300 if path == "nested" else 120
     if path == "nested":
@@ -881,6 +968,7 @@ def main():
         timed_out = run_nested(args, con, t0)
     else:
         timed_out = run_direct(args, con, t0)
+        shutil.rmtree(run_here, ignore_errors=True)
     total = time.monotonic() - t0
 
     errors = check(args, con, timed_out)

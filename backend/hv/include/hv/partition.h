@@ -46,6 +46,16 @@ struct partition_config {
 
 struct vcpu;
 
+/* Guest memory besides RAM (a device's VRAM), as KVM memslots after RAM's. */
+#define PARTITION_EXTRA_SLOTS 8
+/* Above what any x86 guest addresses with 4-level paging (48 bits). */
+#define PARTITION_GPA_LIMIT   (UINT64_C(1) << 48)
+struct partition_memslot {
+	bool used;
+	uint64_t gpa, size;
+	void *host;                   /* our mapping of the memfd */
+};
+
 struct partition {
 	int kvm_fd;
 	int vm_fd;
@@ -63,6 +73,11 @@ struct partition {
 	_Atomic int stop;             /* enum partition_stop */
 	char stop_detail[256];
 	int stop_eventfd;             /* readable once the partition stops */
+	/* Pause: vCPU threads park outside KVM_RUN while pause_requested. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_requested;
+	unsigned vcpus_parked;
 	_Atomic uint64_t first_run_ns; /* CLOCK_MONOTONIC of the first KVM_RUN */
 	_Atomic uint64_t exits_io, exits_mmio;
 	GArray *sink_fds;             /* ioeventfds that swallow port writes */
@@ -76,6 +91,8 @@ struct partition {
 	void *vmbus_dev_opaque;
 	FILE *vmbus_trace;             /* NULL, or where VMBus traffic is recorded */
 	char *crash_text;             /* the guest's last crash report, under stop_lock */
+	pthread_mutex_t memslot_lock; /* extra_slots */
+	struct partition_memslot extra_slots[PARTITION_EXTRA_SLOTS];
 };
 
 /* Which step failed, for the caller's message; set only on failure. */
@@ -96,6 +113,15 @@ int partition_inject_vector(struct partition *p, unsigned vp, uint8_t vector);
 
 /* Starts every vCPU thread; the BSP begins at entry, the others wait for SIPI. */
 int partition_start(struct partition *p, const struct boot_entry *entry);
+
+/* Pause: every vCPU out of KVM_RUN and parked; returns once they are (or
+ * the partition stopped). Devices keep running. Resume lets them go on.
+ * Any thread but a vCPU's. */
+void partition_pause(struct partition *p);
+void partition_resume(struct partition *p);
+bool partition_is_paused(struct partition *p);
+/* vCPU threads: park here while a pause is requested (vcpu.c). */
+void partition_vcpu_park(struct partition *p);
 
 /* First caller wins; later reasons are ignored. Safe from any thread. */
 void partition_request_stop(struct partition *p, enum partition_stop reason, const char *detail);
@@ -126,3 +152,16 @@ int partition_signal_guest(struct partition *p, unsigned vp, uint32_t relid);
 void partition_trace(struct partition *p, const char *what, const void *data, size_t len);
 /* A signal OUT no ioeventfd took (vcpu.c). */
 void partition_hv_signal_exit(struct partition *p, uint32_t conn_id);
+
+/*
+ * Make [gpa, gpa + size) guest memory backed by `size` bytes of memfd from
+ * offset (a device's VRAM): the partition maps the fd itself, so the caller
+ * may close it. Any thread, also while the vCPUs run. 0; -EINVAL for a gpa,
+ * size or offset that is not page-aligned, a size of 0, a range that wraps
+ * or passes PARTITION_GPA_LIMIT; -EEXIST when the range
+ * overlaps RAM or another mapping; -ENOSPC when PARTITION_EXTRA_SLOTS are
+ * in use; -errno from mmap or KVM.
+ */
+int partition_map_memfd(struct partition *p, uint64_t gpa, int memfd, uint64_t offset, uint64_t size);
+/* Undo the mapping that starts at gpa: 0, or -ENOENT when there is none. */
+int partition_unmap_memfd(struct partition *p, uint64_t gpa);

@@ -34,6 +34,9 @@ struct input_sink_ops {
 	 * -ENOTCONN (no mouse driver, or no surface to scale to). */
 	int (*pointer)(void *opaque, uint32_t x, uint32_t y, uint32_t buttons, int32_t wheel,
 		       int32_t hwheel);
+	/* Let go of every key this sink holds down, e.g. when the viewer that
+	 * pressed them disconnects. May be NULL. */
+	void (*release_keys)(void *opaque);
 };
 
 struct input_sink {

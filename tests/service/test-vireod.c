@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vireod with real workers, on a private bus (GTestDBus): the whole
+ * lifecycle through the D-Bus API and through vireoctl, bad requests that
+ * must change nothing, a worker killed with SIGKILL, and vireod restarted
+ * while a VM runs. The VMs boot the demo guest (the stock Debian kernel),
+ * so this needs a KVM that runs stock kernels: tests/service/run-in-host.py
+ * runs it there (directly, or inside the nested test host).
+ *
+ * Environment: VIREOD, VIREOCTL, VIREO_WORKER, VIREO_DEMO_DIR.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "vireo-dbus.h"
+
+#define BUS_NAME "org.vireo.Vireo1"
+#define PATH     "/org/vireo/Vireo1"
+/* A boot of the demo guest takes about 10 s in the nested host. */
+#define STATE_TIMEOUT_S 90
+
+static GTestDBus *bus;
+static char *home;
+static GSubprocess *vireod;
+
+static const char *env(const char *name)
+{
+	const char *v = g_getenv(name);
+	if (!v || !*v)
+		g_error("%s is not set (run me through tests/service/run-in-host.py)", name);
+	return v;
+}
+
+static void vireod_start(void)
+{
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	vireod = g_subprocess_launcher_spawn(l, &e, env("VIREOD"), NULL);
+	g_assert_no_error(e);
+	/* Ready when it owns its name. */
+	g_autoptr(GDBusConnection) c = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &e);
+	g_assert_no_error(e);
+	for (int i = 0; i < 200; i++) {
+		g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+								    "org.freedesktop.DBus", "NameHasOwner",
+								    g_variant_new("(s)", BUS_NAME), G_VARIANT_TYPE("(b)"),
+								    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+		gboolean has;
+		g_variant_get(r, "(b)", &has);
+		if (has)
+			return;
+		g_usleep(50000);
+	}
+	g_error("vireod did not take its bus name");
+}
+
+static void vireod_stop(void)
+{
+	g_subprocess_send_signal(vireod, SIGTERM);
+	g_autoptr(GError) e = NULL;
+	g_assert_true(g_subprocess_wait(vireod, NULL, &e));
+	g_assert_true(g_subprocess_get_if_exited(vireod));
+	g_assert_cmpint(g_subprocess_get_exit_status(vireod), ==, 0);
+	g_clear_object(&vireod);
+}
+
+static VireoManager *manager(void)
+{
+	g_autoptr(GError) e = NULL;
+	VireoManager *m = vireo_manager_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
+							       PATH, NULL, &e);
+	g_assert_no_error(e);
+	return m;
+}
+
+static VireoMachine *machine(const char *path)
+{
+	g_autoptr(GError) e = NULL;
+	VireoMachine *vm = vireo_machine_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
+							       path, NULL, &e);
+	g_assert_no_error(e);
+	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(vm), 120000);
+	return vm;
+}
+
+static guint machine_count(VireoManager *m)
+{
+	g_auto(GStrv) paths = NULL;
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_manager_call_list_machines_sync(m, &paths, NULL, &e));
+	return g_strv_length(paths);
+}
+
+static gboolean on_timeout(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+struct want {
+	const char *property, *value;
+	GMainLoop *loop;
+};
+
+static void on_notify(GObject *o, GParamSpec *ps, gpointer data)
+{
+	struct want *w = data;
+	g_autofree char *v = NULL;
+	g_object_get(o, w->property, &v, NULL);
+	if (g_strcmp0(v, w->value) == 0)
+		g_main_loop_quit(w->loop);
+}
+
+/* Wait for a string property to become value (through PropertiesChanged). */
+static void wait_for(VireoMachine *vm, const char *property, const char *value)
+{
+	struct want w = { property, value, g_main_loop_new(NULL, FALSE) };
+	g_autofree char *sig = g_strconcat("notify::", property, NULL);
+	gulong id = g_signal_connect(vm, sig, G_CALLBACK(on_notify), &w);
+	guint t = g_timeout_add_seconds(STATE_TIMEOUT_S, on_timeout, w.loop);
+	g_autofree char *now = NULL;
+	g_object_get(vm, property, &now, NULL);
+	if (g_strcmp0(now, value) != 0)
+		g_main_loop_run(w.loop);
+	g_signal_handler_disconnect(vm, id);
+	g_autofree char *got = NULL;
+	g_object_get(vm, property, &got, NULL);
+	if (g_strcmp0(got, value) != 0)
+		g_error("%s of %s is \"%s\" (%s), not \"%s\", after %d s", property, vireo_machine_get_name(vm), got,
+			vireo_machine_get_state_reason(vm), value, STATE_TIMEOUT_S);
+	g_source_remove(t);
+	g_main_loop_unref(w.loop);
+}
+
+/* Property changes arrive after the method's reply: let them in. */
+static void settle_until(bool (*done)(VireoMachine *vm, guint64 want), VireoMachine *vm, guint64 want)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (!done(vm, want) && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), 0);
+}
+
+static bool memory_is(VireoMachine *vm, guint64 want)
+{
+	return vireo_machine_get_memory_mi_b(vm) == want;
+}
+
+static void expect_dbus_error(GError *e, const char *name)
+{
+	g_assert_nonnull(e);
+	g_autofree char *remote = g_dbus_error_get_remote_error(e);
+	if (g_strcmp0(remote, name) != 0)
+		g_error("expected %s, got %s: %s", name, remote, e->message);
+	g_test_message("refused as expected: %s", e->message);
+}
+
+static char *create(VireoManager *m, const char *spec)
+{
+	g_autoptr(GVariant) cfg = g_variant_ref_sink(g_variant_parse(G_VARIANT_TYPE_VARDICT, spec, NULL, NULL, NULL));
+	g_assert_nonnull(cfg);
+	char *path = NULL;
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_manager_call_create_machine_sync(m, cfg, &path, NULL, &e));
+	g_assert_no_error(e);
+	return path;
+}
+
+static pid_t worker_pid(VireoMachine *vm)
+{
+	/* The worker answers "status" with its pid on its control socket,
+	 * next to the console socket vireod publishes. */
+	g_autofree char *dir = g_path_get_dirname(vireo_machine_get_console_socket(vm));
+	g_autofree char *ctl = g_build_filename(dir, "control", NULL);
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GSocketClient) c = g_socket_client_new();
+	g_autoptr(GSocketAddress) a = g_unix_socket_address_new(ctl);
+	g_autoptr(GSocketConnection) conn = g_socket_client_connect(c, G_SOCKET_CONNECTABLE(a), NULL, &e);
+	g_assert_no_error(e);
+	g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), "status\n", 7, NULL, NULL, &e);
+	g_autoptr(GDataInputStream) in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+	g_autofree char *line = g_data_input_stream_read_line(in, NULL, NULL, &e);
+	g_assert_no_error(e);
+	const char *p = strstr(line, " pid=");
+	g_assert_nonnull(p);
+	return (pid_t)atoi(p + 5);
+}
+
+static void test_requests_refused(void)
+{
+	g_autoptr(VireoManager) m = manager();
+	g_autofree char *path = create(m, "{'Name': <'keeper'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
+	guint n = machine_count(m);
+	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL, e5 = NULL, e6 = NULL;
+	g_autofree char *p = NULL;
+	g_assert_false(vireo_manager_call_find_machine_sync(m, "no-such-vm", &p, NULL, &e1));
+	expect_dbus_error(e1, "org.vireo.Vireo1.Error.NotFound");
+	g_autoptr(GVariant) bad_name = g_variant_ref_sink(g_variant_parse(NULL, "{'Name': <'a/b'>}", NULL, NULL, NULL));
+	g_assert_false(vireo_manager_call_create_machine_sync(m, bad_name, &p, NULL, &e2));
+	expect_dbus_error(e2, "org.vireo.Vireo1.Error.InvalidArgument");
+	g_autoptr(GVariant) dup = g_variant_ref_sink(g_variant_parse(NULL, "{'Name': <'KEEPER'>}", NULL, NULL, NULL));
+	g_assert_false(vireo_manager_call_create_machine_sync(m, dup, &p, NULL, &e3));
+	expect_dbus_error(e3, "org.vireo.Vireo1.Error.AlreadyExists");
+	g_autoptr(GVariant) big = g_variant_ref_sink(g_variant_parse(NULL, "{'Name': <'big'>, 'MemoryMiB': <uint64 900000>}",
+								   NULL, NULL, NULL));
+	g_assert_false(vireo_manager_call_create_machine_sync(m, big, &p, NULL, &e4));
+	expect_dbus_error(e4, "org.vireo.Vireo1.Error.InsufficientResources");
+	g_autoptr(GVariant) typo = g_variant_ref_sink(g_variant_parse(NULL, "{'Name': <'t'>, 'Memory': <uint64 512>}",
+								    NULL, NULL, NULL));
+	g_assert_false(vireo_manager_call_create_machine_sync(m, typo, &p, NULL, &e5));
+	expect_dbus_error(e5, "org.vireo.Vireo1.Error.InvalidArgument");
+	/* Nothing was added, the existing VM is untouched. */
+	g_assert_cmpuint(machine_count(m), ==, n);
+	g_autoptr(VireoMachine) vm = machine(path);
+	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Off");
+	g_assert_false(vireo_machine_call_resume_sync(vm, NULL, &e6));
+	expect_dbus_error(e6, "org.vireo.Vireo1.Error.InvalidState");
+	g_autoptr(GError) ed = NULL;
+	g_assert_true(vireo_machine_call_delete_sync(vm, NULL, &ed));
+	g_assert_cmpuint(machine_count(m), ==, n - 1);
+}
+
+static void test_lifecycle(void)
+{
+	g_autoptr(VireoManager) m = manager();
+	g_autofree char *path = create(m, "{'Name': <'life'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 2>}");
+	g_autoptr(VireoMachine) vm = machine(path);
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+	g_assert_no_error(e);
+	wait_for(vm, "state", "Running");
+	g_assert_cmpstr(vireo_machine_get_console_socket(vm), !=, "");
+	g_assert_true(g_file_test(vireo_machine_get_console_socket(vm), G_FILE_TEST_EXISTS));
+	/* Starting twice, deleting while running, reconfiguring the memory
+	 * while running: refused, nothing changes. */
+	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
+	g_assert_false(vireo_machine_call_start_sync(vm, NULL, &e1));
+	expect_dbus_error(e1, "org.vireo.Vireo1.Error.InvalidState");
+	g_assert_false(vireo_machine_call_delete_sync(vm, NULL, &e2));
+	expect_dbus_error(e2, "org.vireo.Vireo1.Error.InvalidState");
+	g_autoptr(GVariant) mem = g_variant_ref_sink(g_variant_parse(NULL, "{'MemoryMiB': <uint64 512>}", NULL, NULL, NULL));
+	g_assert_false(vireo_machine_call_configure_sync(vm, mem, NULL, &e3));
+	expect_dbus_error(e3, "org.vireo.Vireo1.Error.InvalidState");
+	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Running");
+	g_assert_cmpuint(vireo_machine_get_memory_mi_b(vm), ==, 256);
+
+	/* The guest's integration services answer. */
+	wait_for(vm, "heartbeat", "ok");
+	g_assert_cmpuint(vireo_machine_get_memory_usage(vm), >, 0);
+
+	/* Pause and resume. */
+	g_assert_true(vireo_machine_call_pause_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Paused");
+	g_assert_true(vireo_machine_call_resume_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Running");
+	wait_for(vm, "heartbeat", "ok");
+
+	/* Shut Down goes through the guest. */
+	g_assert_true(vireo_machine_call_shut_down_sync(vm, 60, NULL, &e));
+	g_assert_no_error(e);
+	wait_for(vm, "state", "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "the guest shut down");
+	g_assert_cmpstr(vireo_machine_get_console_socket(vm), ==, "");
+
+	/* Turn Off cuts the power. */
+	g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Running");
+	g_assert_true(vireo_machine_call_turn_off_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "turned off");
+
+	/* Now it may be reconfigured and deleted. */
+	g_assert_true(vireo_machine_call_configure_sync(vm, mem, NULL, &e));
+	settle_until(memory_is, vm, 512);
+	g_assert_cmpuint(vireo_machine_get_memory_mi_b(vm), ==, 512);
+	g_assert_true(vireo_machine_call_delete_sync(vm, NULL, &e));
+	g_autofree char *p = NULL;
+	g_autoptr(GError) e4 = NULL;
+	g_assert_false(vireo_manager_call_find_machine_sync(m, "life", &p, NULL, &e4));
+	expect_dbus_error(e4, "org.vireo.Vireo1.Error.NotFound");
+}
+
+static void test_worker_killed(void)
+{
+	g_autoptr(VireoManager) m = manager();
+	g_autofree char *path = create(m, "{'Name': <'victim'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
+	g_autoptr(VireoMachine) vm = machine(path);
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Running");
+	/* Another VM keeps running through it. */
+	g_autofree char *path2 = create(m, "{'Name': <'bystander'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
+	g_autoptr(VireoMachine) vm2 = machine(path2);
+	g_assert_true(vireo_machine_call_start_sync(vm2, NULL, &e));
+	wait_for(vm2, "state", "Running");
+	pid_t pid = worker_pid(vm);
+	g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+	wait_for(vm, "state", "Off");
+	g_assert_nonnull(strstr(vireo_machine_get_state_reason(vm), "signal 9"));
+	g_assert_cmpstr(vireo_machine_get_state(vm2), ==, "Running");
+	g_assert_true(vireo_machine_call_turn_off_sync(vm2, NULL, &e));
+	wait_for(vm2, "state", "Off");
+	g_assert_true(vireo_machine_call_delete_sync(vm, NULL, &e));
+	g_assert_true(vireo_machine_call_delete_sync(vm2, NULL, &e));
+}
+
+static void test_vireod_restart(void)
+{
+	g_autofree char *path = NULL, *path2 = NULL;
+	{
+		g_autoptr(VireoManager) m = manager();
+		path = create(m, "{'Name': <'survivor'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
+		path2 = create(m, "{'Name': <'orphan'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
+		g_autoptr(VireoMachine) vm = machine(path), vm2 = machine(path2);
+		g_autoptr(GError) e = NULL;
+		g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+		g_assert_true(vireo_machine_call_start_sync(vm2, NULL, &e));
+		wait_for(vm, "state", "Running");
+		wait_for(vm2, "state", "Running");
+		pid_t orphan = worker_pid(vm2);
+		vireod_stop();
+		/* One worker outlives vireod, the other dies while it is away. */
+		g_assert_cmpint(kill(orphan, SIGKILL), ==, 0);
+		g_usleep(500000);
+	}
+	vireod_start();
+	g_autoptr(VireoMachine) vm = machine(path), vm2 = machine(path2);
+	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Running");
+	g_assert_cmpstr(vireo_machine_get_state(vm2), ==, "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm2), ==, "the worker ended while vireod was not running");
+	wait_for(vm, "heartbeat", "ok");
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_machine_call_turn_off_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Off");
+	g_assert_true(vireo_machine_call_delete_sync(vm, NULL, &e));
+	g_assert_true(vireo_machine_call_delete_sync(vm2, NULL, &e));
+}
+
+/* vireoctl: run it, its stdout, its exit status. */
+static int ctl(char **out, const char *first, ...)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)env("VIREOCTL"));
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *))
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(ap);
+	g_ptr_array_add(argv, NULL);
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GSubprocess) p = g_subprocess_newv((const char *const *)argv->pdata,
+						     G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &e);
+	g_assert_no_error(e);
+	g_autofree char *o = NULL, *er = NULL;
+	g_assert_true(g_subprocess_communicate_utf8(p, NULL, NULL, &o, &er, &e));
+	g_test_message("vireoctl %s: %s%s", first, o, er);
+	g_ptr_array_unref(argv);
+	if (out)
+		*out = g_steal_pointer(&o);
+	return g_subprocess_get_exit_status(p);
+}
+
+static void test_vireoctl(void)
+{
+	g_autofree char *o = NULL;
+	g_assert_cmpint(ctl(NULL, "new", "cli-vm", "--memory", "256M", "--cpus", "1", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "new", "cli-vm", NULL), ==, 1);
+	g_assert_cmpint(ctl(NULL, "frobnicate", NULL), ==, 2);
+	g_assert_cmpint(ctl(&o, "list", "--json", NULL), ==, 0);
+	g_assert_nonnull(strstr(o, "\"name\" : \"cli-vm\""));
+	g_clear_pointer(&o, g_free);
+	g_assert_cmpint(ctl(NULL, "start", "cli-vm", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "wait", "cli-vm", "Running", NULL), ==, 0);
+	g_assert_cmpint(ctl(&o, "show", "cli-vm", "--json", NULL), ==, 0);
+	g_assert_nonnull(strstr(o, "\"state\" : \"Running\""));
+	g_clear_pointer(&o, g_free);
+	g_assert_cmpint(ctl(NULL, "delete", "cli-vm", NULL), ==, 1);
+	g_assert_cmpint(ctl(NULL, "pause", "cli-vm", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "wait", "cli-vm", "Paused", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "resume", "cli-vm", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "stop", "cli-vm", "--timeout", "60", NULL), ==, 0);
+	g_assert_cmpint(ctl(&o, "show", "cli-vm", NULL), ==, 0);
+	g_assert_nonnull(strstr(o, "State:       Off - the guest shut down"));
+	g_assert_cmpint(ctl(NULL, "set", "cli-vm", "memory=384", "name=cli-renamed", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "delete", "cli-renamed", NULL), ==, 0);
+	g_assert_cmpint(ctl(NULL, "show", "cli-renamed", NULL), ==, 1);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	home = g_dir_make_tmp("vireod-test-XXXXXX", NULL);
+	g_autofree char *cfg = g_build_filename(home, "config", NULL);
+	g_autofree char *data = g_build_filename(home, "data", NULL);
+	g_autofree char *run = g_build_filename(home, "run", NULL);
+	g_mkdir_with_parents(run, 0700);
+	g_setenv("XDG_CONFIG_HOME", cfg, TRUE);
+	g_setenv("XDG_DATA_HOME", data, TRUE);
+	g_setenv("XDG_RUNTIME_DIR", run, TRUE);
+	bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+	g_test_dbus_up(bus);
+	vireod_start();
+	g_test_add_func("/vireod/requests-refused", test_requests_refused);
+	g_test_add_func("/vireod/lifecycle", test_lifecycle);
+	g_test_add_func("/vireod/worker-killed", test_worker_killed);
+	g_test_add_func("/vireod/vireod-restart", test_vireod_restart);
+	g_test_add_func("/vireod/vireoctl", test_vireoctl);
+	int r = g_test_run();
+	vireod_stop();
+	g_test_dbus_down(bus);
+	g_object_unref(bus);
+	return r;
+}
