@@ -19,6 +19,15 @@ packages=(
 	libclang-rt-14-dev
 	# tests: a stock VNC client for the VNC export (gvnccapture)
 	gvncviewer
+	# vireo-connect, the console viewer: SDL2, SDL2_ttf and its font
+	libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
+	# tests: the viewer in a real X server, driven and screenshotted
+	xvfb xauth xdotool x11-utils imagemagick xclip
+	# vireo, the manager: GTK 4, libadwaita, its SVG icons; its data files'
+	# validators and translations
+	libgtk-4-dev libadwaita-1-dev librsvg2-common desktop-file-utils appstream gettext
+	# tests: the manager's GUI test carries xkbcomp into the nested test host
+	x11-xkb-utils
 )
 
 if [ "$(id -u)" -ne 0 ]; then

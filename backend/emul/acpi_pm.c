@@ -12,12 +12,14 @@
  * has no effect), bus-master and global-lock status, sleep states other than
  * S5 (the DSDT declares only \_S5), and the wake status, since nothing sleeps.
  */
+#include <errno.h>
 #include <pthread.h>
 
 #include <glib.h>
 
 #include "emul/emul.h"
 #include "hv/layout.h"
+#include "hv/saved_state.h"
 
 enum {
 	PM_REG_PM1_STS = 0x00,
@@ -275,4 +277,40 @@ void acpi_pm_reset(struct acpi_pm *pm)
 	pm->gpe0_sts = pm->gpe0_en = 0;
 	acpi_pm_update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
+}
+
+/* ---- saved state ---- */
+
+GVariant *acpi_pm_save(struct acpi_pm *pm)
+{
+	pthread_mutex_lock(&pm->lock);
+	GVariant *v = g_variant_new(ACPI_PM_STATE_TYPE, pm->pm1_sts, pm->pm1_en, pm->pm1_cnt, pm->gpe0_sts, pm->gpe0_en,
+				    acpi_pm_timer(pm));
+	pthread_mutex_unlock(&pm->lock);
+	return v;
+}
+
+int acpi_pm_restore(struct acpi_pm *pm, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, ACPI_PM_STATE_TYPE, "acpi-pm", error) < 0)
+		return -EINVAL;
+	guint16 sts, en, cnt, gsts, gen;
+	guint32 ticks;
+	g_variant_get(v, ACPI_PM_STATE_TYPE, &sts, &en, &cnt, &gsts, &gen, &ticks);
+	if ((en & ~PM1_EN_MASK) || (cnt & ~PM1_CNT_STORED))
+		return saved_state_fail(error, "acpi-pm: PM1 enable %#x or control %#x has bits the guest cannot set", en,
+					cnt);
+	pthread_mutex_lock(&pm->lock);
+	pm->pm1_sts = sts;
+	pm->pm1_en = en;
+	pm->pm1_cnt = cnt;
+	pm->gpe0_sts = gsts;
+	pm->gpe0_en = gen;
+	/* The PM timer goes on from where it stood. */
+	uint64_t now = pm->clock ? pm->clock(pm->clock_opaque) : 0;
+	pm->tmr_base_ns = now - (uint64_t)((unsigned __int128)ticks * PM_NS_PER_SEC / PM_TMR_HZ);
+	pm->sci_level = false;
+	acpi_pm_update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
 }

@@ -13,12 +13,15 @@
  * the rate bits in register A are only stored), the square-wave output,
  * daylight-saving adjustment (DSE) and the divider-reset states of register A.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 #include <glib.h>
 
 #include "emul/emul.h"
 #include "hv/layout.h"
+#include "hv/saved_state.h"
 
 enum {
 	RTC_SECONDS = 0x00,
@@ -622,4 +625,70 @@ int64_t cmos_rtc_poll(struct cmos_rtc *rtc)
 	}
 	pthread_mutex_unlock(&rtc->lock);
 	return delay;
+}
+
+/* ---- saved state ---- */
+
+/* What a guest can put in the clock, with room to spare: far from int64 overflow. */
+#define RTC_STATE_SEC_LIMIT  INT64_C(1000000000000000)
+#define RTC_STATE_YEAR_LIMIT INT64_C(100000)
+
+GVariant *cmos_rtc_save(struct cmos_rtc *rtc)
+{
+	pthread_mutex_lock(&rtc->lock);
+	const struct cmos_rtc_tm *h = &rtc->held;
+	GVariant *v = g_variant_new(CMOS_RTC_STATE_FORMAT, rtc->index, saved_state_blob(rtc->ram, sizeof(rtc->ram)),
+				    rtc->offset_sec, rtc->phase_ns, h->year, h->mon, h->mday, h->hour, h->min, h->sec,
+				    rtc->held_dirty, rtc->events_sec, rtc->flags);
+	pthread_mutex_unlock(&rtc->lock);
+	return v;
+}
+
+int cmos_rtc_restore(struct cmos_rtc *rtc, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, CMOS_RTC_STATE_TYPE, "rtc", error) < 0)
+		return -EINVAL;
+	guint8 index, flags;
+	g_autoptr(GVariant) ram = NULL;
+	gint64 offset, phase, events;
+	struct cmos_rtc_tm h;
+	gint64 year;
+	gint32 mon, mday, hour, min, sec;
+	gboolean dirty;
+	g_variant_get(v, CMOS_RTC_STATE_FORMAT, &index, &ram, &offset, &phase, &year, &mon, &mday, &hour, &min, &sec,
+		      &dirty, &events, &flags);
+	uint8_t bytes[RTC_CMOS_SIZE];
+	if (saved_state_blob_get(ram, bytes, sizeof(bytes), "rtc: CMOS RAM", error) < 0)
+		return -EINVAL;
+	if (index > RTC_INDEX_MASK || (flags & ~(RTC_C_PF | RTC_C_AF | RTC_C_UF)))
+		return saved_state_fail(error, "rtc: index %#x, flags %#x", index, flags);
+	if (phase < 0 || phase >= RTC_NS_PER_SEC || offset > RTC_STATE_SEC_LIMIT || offset < -RTC_STATE_SEC_LIMIT ||
+	    events > RTC_STATE_SEC_LIMIT || events < -RTC_STATE_SEC_LIMIT)
+		return saved_state_fail(error, "rtc: clock offset %" G_GINT64_FORMAT " s + %" G_GINT64_FORMAT " ns out of range",
+					offset, phase);
+	/* The held time comes from guest bytes: each field fits one. */
+	if (year < 0 || year > RTC_STATE_YEAR_LIMIT || mon < 0 || mon > 255 || mday < 0 || mday > 255 || hour < 0 ||
+	    hour > 255 || min < 0 || min > 255 || sec < 0 || sec > 255)
+		return saved_state_fail(error, "rtc: held time %" G_GINT64_FORMAT "-%d-%d %d:%d:%d out of range", year,
+					mon, mday, hour, min, sec);
+	h = (struct cmos_rtc_tm){ .year = year, .mon = mon, .mday = mday, .hour = hour, .min = min, .sec = sec };
+	pthread_mutex_lock(&rtc->lock);
+	rtc->index = index;
+	memcpy(rtc->ram, bytes, sizeof(rtc->ram));
+	rtc->ram[RTC_REG_A] &= RTC_A_WRITABLE;
+	rtc->offset_sec = offset;
+	rtc->phase_ns = phase;
+	rtc->held = h;
+	rtc->held_dirty = dirty;
+	rtc->events_sec = events;
+	rtc->flags = flags;
+	rtc->irq_level = false;
+	cmos_rtc_update_irq(rtc);
+	cmos_rtc_wakeup_fn fn = rtc->wakeup;
+	void *fn_opaque = rtc->wakeup_opaque;
+	pthread_mutex_unlock(&rtc->lock);
+	/* The owner's timer learns what the restored clock waits for. */
+	if (fn)
+		fn(fn_opaque);
+	return 0;
 }

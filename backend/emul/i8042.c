@@ -9,11 +9,14 @@
  * software that waits for it (Linux's kb_wait()) goes on at once.
  * There is no interrupt line: nothing here would ever raise one.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 #include <glib.h>
 
 #include "emul/emul.h"
+#include "hv/saved_state.h"
 
 #define I8042_STS_OBF       0x01  /* a byte waits at port 0x60 */
 #define I8042_STS_IBF       0x02  /* never set */
@@ -254,4 +257,45 @@ void i8042_free(struct i8042 *kbc)
 		return;
 	pthread_mutex_destroy(&kbc->lock);
 	g_free(kbc);
+}
+
+/* ---- saved state ---- */
+
+GVariant *i8042_save(struct i8042 *kbc)
+{
+	pthread_mutex_lock(&kbc->lock);
+	GVariant *v = g_variant_new(I8042_STATE_FORMAT, saved_state_blob(kbc->ram, sizeof(kbc->ram)), kbc->out_port,
+				    kbc->obuf, kbc->obf, kbc->obuf_aux, kbc->last_was_cmd, kbc->pending);
+	pthread_mutex_unlock(&kbc->lock);
+	return v;
+}
+
+int i8042_restore(struct i8042 *kbc, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, I8042_STATE_TYPE, "i8042", error) < 0)
+		return -EINVAL;
+	g_autoptr(GVariant) ram = NULL;
+	guint8 out_port, obuf, pending;
+	gboolean obf, aux, last_cmd;
+	g_variant_get(v, I8042_STATE_FORMAT, &ram, &out_port, &obuf, &obf, &aux, &last_cmd, &pending);
+	uint8_t bytes[I8042_RAM_SIZE];
+	if (saved_state_blob_get(ram, bytes, sizeof(bytes), "i8042: controller RAM", error) < 0)
+		return -EINVAL;
+	/* Only a command that waits for its data byte can be pending. */
+	bool waits = pending == I8042_NO_COMMAND ||
+		     (pending >= I8042_CMD_WRITE_RAM && pending < I8042_CMD_WRITE_RAM + I8042_RAM_SIZE) ||
+		     pending == I8042_CMD_WRITE_OUTPUT || pending == I8042_CMD_WRITE_KBD_OBUF ||
+		     pending == I8042_CMD_WRITE_AUX_OBUF || pending == I8042_CMD_WRITE_AUX;
+	if (!waits)
+		return saved_state_fail(error, "i8042: command %#x cannot be waiting for data", pending);
+	pthread_mutex_lock(&kbc->lock);
+	memcpy(kbc->ram, bytes, sizeof(kbc->ram));
+	kbc->out_port = out_port;
+	kbc->obuf = obuf;
+	kbc->obf = obf;
+	kbc->obuf_aux = aux;
+	kbc->last_was_cmd = last_cmd;
+	kbc->pending = pending;
+	pthread_mutex_unlock(&kbc->lock);
+	return 0;
 }

@@ -6,11 +6,14 @@
  * uart8250_receive(). Baud rate, word format and parity are stored for the
  * guest to read back but have no effect.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 #include <glib.h>
 
 #include "emul/emul.h"
+#include "hv/saved_state.h"
 
 enum {
 	UART_REG_DATA = 0,   /* RBR (read) / THR (write); DLL when LCR.DLAB */
@@ -395,4 +398,61 @@ size_t uart8250_rx_room(struct uart8250 *uart)
 	size_t n = uart8250_room_locked(uart);
 	pthread_mutex_unlock(&uart->lock);
 	return n;
+}
+
+/* ---- saved state ---- */
+
+GVariant *uart8250_save(struct uart8250 *uart)
+{
+	pthread_mutex_lock(&uart->lock);
+	uint8_t rx[UART_FIFO_SIZE];
+	for (unsigned i = 0; i < uart->rx_count; i++)
+		rx[i] = uart->rx[(uart->rx_head + i) % UART_FIFO_SIZE];
+	GVariant *v = g_variant_new(UART8250_STATE_FORMAT, saved_state_blob(rx, uart->rx_count), uart->rbr, uart->ier,
+				    uart->lcr, uart->mcr, uart->scr, uart->dll, uart->dlm, uart->lsr_errors,
+				    uart->msr_deltas, uart->fifo_enabled, (guint8)uart->rx_trigger, uart->thre_pending);
+	pthread_mutex_unlock(&uart->lock);
+	return v;
+}
+
+int uart8250_restore(struct uart8250 *uart, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, UART8250_STATE_TYPE, "uart", error) < 0)
+		return -EINVAL;
+	g_autoptr(GVariant) rxv = NULL;
+	guint8 rbr, ier, lcr, mcr, scr, dll, dlm, lsr, deltas, trigger;
+	gboolean fifo, thre;
+	g_variant_get(v, UART8250_STATE_FORMAT, &rxv, &rbr, &ier, &lcr, &mcr, &scr, &dll, &dlm, &lsr, &deltas, &fifo,
+		      &trigger, &thre);
+	size_t n;
+	const uint8_t *rx = saved_state_blob_peek(rxv, &n);
+	if (n > (fifo ? UART_FIFO_SIZE : 1u))
+		return saved_state_fail(error, "uart: %zu bytes in a receive FIFO of %u", n, fifo ? UART_FIFO_SIZE : 1u);
+	if (fifo ? (trigger != 1 && trigger != 4 && trigger != 8 && trigger != 14) : trigger != 1)
+		return saved_state_fail(error, "uart: receive trigger level %u", trigger);
+	if ((ier & ~UART_IER_MASK) || (mcr & ~UART_MCR_MASK) || (lsr & ~UART_LSR_ERRORS) || (deltas & ~UART_MSR_DELTAS))
+		return saved_state_fail(error, "uart: register bits a 16550A does not have (IER %#x, MCR %#x, LSR %#x, MSR %#x)",
+					ier, mcr, lsr, deltas);
+	pthread_mutex_lock(&uart->lock);
+	memcpy(uart->rx, rx, n);
+	uart->rx_head = 0;
+	uart->rx_count = (unsigned)n;
+	uart->rbr = rbr;
+	uart->ier = ier;
+	uart->lcr = lcr;
+	uart->mcr = mcr;
+	uart->scr = scr;
+	uart->dll = dll;
+	uart->dlm = dlm;
+	uart->lsr_errors = lsr;
+	uart->msr_deltas = deltas;
+	uart->msr_lines = uart8250_modem_inputs(uart);
+	uart->fifo_enabled = fifo;
+	uart->rx_trigger = trigger;
+	uart->thre_pending = thre;
+	/* The line follows from the registers; the irqchip's own state comes after. */
+	uart->irq_level = false;
+	uart8250_update_irq(uart);
+	pthread_mutex_unlock(&uart->lock);
+	return 0;
 }

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "hv/gpadl.h"
+#include "hv/saved_state.h"
 #include "hv/vmbus_proto.h"
 
 _Static_assert(GPADL_PAGE_SIZE == VMBUS_PAGE_SIZE, "one page size");
@@ -432,4 +433,98 @@ long gpadl_pfns(const struct gpadl *g, uint64_t offset, uint64_t len, uint64_t *
 	if (first_offset)
 		*first_offset = first;
 	return (long)count;
+}
+
+/* ---- saved state ---- */
+
+static gint gpadl_cmp_id(gconstpointer a, gconstpointer b)
+{
+	const struct gpadl *x = *(struct gpadl *const *)a, *y = *(struct gpadl *const *)b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The range area as the guest sent it: each range's header word, then its PFNs. */
+static GVariant *gpadl_raw_area(const struct gpadl *g)
+{
+	if (g->state == GPADL_STATE_BUILDING)
+		return saved_state_blob(g->raw, g->filled);
+	g_autofree uint64_t *w = g_new(uint64_t, g->buflen / 8);
+	size_t n = 0;
+	for (uint32_t r = 0; r < g->range_count; r++) {
+		const struct gpadl_range *rg = &g->ranges[r];
+		w[n++] = rg->byte_count | (uint64_t)rg->byte_offset << 32;
+		memcpy(w + n, g->pfns + rg->pfn_index, (size_t)rg->pfn_count * sizeof(uint64_t));
+		n += rg->pfn_count;
+	}
+	return saved_state_blob(w, n * sizeof(uint64_t));
+}
+
+GVariant *gpadl_table_save(const struct gpadl_table *t)
+{
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer v;
+	g_hash_table_iter_init(&it, t->by_id);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_ptr_array_add(all, v);
+	g_ptr_array_sort(all, gpadl_cmp_id);
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE(GPADL_TABLE_STATE_TYPE));
+	for (guint i = 0; i < all->len; i++) {
+		const struct gpadl *g = all->pdata[i];
+		g_variant_builder_add(&b, "(uuubqq@ay)", g->id, g->relid, (guint32)g->state,
+				      g->state == GPADL_STATE_TEARDOWN && g->answer, g->range_count,
+				      (guint16)g->buflen, gpadl_raw_area(g));
+	}
+	return g_variant_builder_end(&b);
+}
+
+int gpadl_table_restore(struct gpadl_table *t, GVariant *v, GArray **teardowns, GError **error)
+{
+	if (saved_state_check_type(v, GPADL_TABLE_STATE_TYPE, "gpadls", error) < 0)
+		return -EINVAL;
+	if (t->count != 0)
+		return saved_state_fail(error, "gpadls: the table is not empty");
+	g_autoptr(GArray) td = g_array_new(FALSE, FALSE, sizeof(struct gpadl_pending_teardown));
+	gsize n = g_variant_n_children(v);
+	int r = 0;
+	for (gsize i = 0; i < n && r == 0; i++) {
+		guint32 id, relid, state;
+		gboolean answer;
+		guint16 rangecount, buflen;
+		g_autoptr(GVariant) raw = NULL;
+		g_variant_get_child(v, i, "(uuubqq@ay)", &id, &relid, &state, &answer, &rangecount, &buflen, &raw);
+		size_t len;
+		const uint8_t *bytes = saved_state_blob_peek(raw, &len);
+		bool building = state == GPADL_STATE_BUILDING;
+		if (state != GPADL_STATE_BUILDING && state != GPADL_STATE_READY && state != GPADL_STATE_TEARDOWN) {
+			r = saved_state_fail(error, "gpadls: GPADL %#x: unknown state %u", id, state);
+			break;
+		}
+		if (answer && state != GPADL_STATE_TEARDOWN) {
+			r = saved_state_fail(error, "gpadls: GPADL %#x owes a teardown answer but is not torn down", id);
+			break;
+		}
+		if (building ? len >= buflen : len != buflen) {
+			r = saved_state_fail(error, "gpadls: GPADL %#x: %zu bytes of a %u-byte range area %s", id, len,
+					     buflen, building ? "while being built" : "when complete");
+			break;
+		}
+		/* The table's own checks, as for the guest's message. */
+		int h = gpadl_table_header(t, relid, id, rangecount, buflen, bytes, len);
+		if (h < 0) {
+			r = saved_state_fail(error, "gpadls: GPADL %#x of relid %u refused: %s", id, relid, g_strerror(-h));
+			break;
+		}
+		if (state == GPADL_STATE_TEARDOWN) {
+			struct gpadl_pending_teardown p = { id, answer };
+			g_array_append_val(td, p);
+		}
+	}
+	if (r < 0) {
+		gpadl_table_clear(t);
+		return r;
+	}
+	*teardowns = g_steal_pointer(&td);
+	return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "hv/hyperv.h"
 #include "hv/hyperv_tlfs.h"
+#include "hv/saved_state.h"
 
 #define PAGE_SIZE 4096u
 
@@ -240,4 +241,65 @@ uint64_t hyperv_hypercall(struct hyperv *hv, unsigned vp, uint64_t control, uint
 	default:
 		return HV_STATUS_INVALID_HYPERCALL_CODE;
 	}
+}
+
+/* ---- saved state ---- */
+
+GVariant *hyperv_save(struct hyperv *hv)
+{
+	pthread_mutex_lock(&hv->lock);
+	GVariant *v = g_variant_new("(tt@att@attqq)", hv->guest_os_id, hv->hypercall_msr,
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, hv->crash, G_N_ELEMENTS(hv->crash),
+							      sizeof(uint64_t)),
+				    hv->tsc_invariant_ctl,
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, hv->vp_assist, hv->nvps,
+							      sizeof(uint64_t)),
+				    hyperv_reference_time(hv), hv->hypercall_port, hv->signal_port);
+	pthread_mutex_unlock(&hv->lock);
+	return v;
+}
+
+int hyperv_restore(struct hyperv *hv, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, HYPERV_STATE_TYPE, "hyperv", error) < 0)
+		return -EINVAL;
+	guint64 os_id, hcall, tsc_ctl, ref;
+	guint16 hport, sport;
+	g_autoptr(GVariant) crash = NULL, assist = NULL;
+	g_variant_get(v, "(tt@att@attqq)", &os_id, &hcall, &crash, &tsc_ctl, &assist, &ref, &hport, &sport);
+	gsize nc, na;
+	const uint64_t *c = g_variant_get_fixed_array(crash, &nc, sizeof(uint64_t));
+	const uint64_t *a = g_variant_get_fixed_array(assist, &na, sizeof(uint64_t));
+	if (nc != G_N_ELEMENTS(hv->crash))
+		return saved_state_fail(error, "hyperv: %zu crash parameters, not %zu", (size_t)nc,
+					G_N_ELEMENTS(hv->crash));
+	if (na != hv->nvps)
+		return saved_state_fail(error, "hyperv: %zu VP assist pages saved, this machine has %u VPs", (size_t)na,
+					hv->nvps);
+	/* The guest's hypercall page (in the restored RAM) goes out on these ports. */
+	pthread_mutex_lock(&hv->lock);
+	uint16_t want_sport = hv->signal_port;
+	pthread_mutex_unlock(&hv->lock);
+	if (hport != hv->hypercall_port || sport != want_sport)
+		return saved_state_fail(error, "hyperv: the saved hypercall page uses ports %#x/%#x, this machine %#x/%#x",
+					hport, sport, hv->hypercall_port, want_sport);
+	if ((hcall & HV_HYPERCALL_ENABLE) &&
+	    (os_id == 0 || !hv->ops->gpa_ptr(hv->opaque, hcall & ~(uint64_t)(PAGE_SIZE - 1), PAGE_SIZE)))
+		return saved_state_fail(error, "hyperv: the hypercall page at %#" G_GINT64_MODIFIER "x is not usable",
+					hcall);
+	if (tsc_ctl & ~(uint64_t)1)
+		return saved_state_fail(error, "hyperv: TSC_INVARIANT_CONTROL %#" G_GINT64_MODIFIER "x", tsc_ctl);
+	if (ref > UINT64_MAX / 100)
+		return saved_state_fail(error, "hyperv: reference time %" G_GUINT64_FORMAT " out of range", ref);
+	pthread_mutex_lock(&hv->lock);
+	hv->guest_os_id = os_id;
+	hv->hypercall_msr = hcall;
+	memcpy(hv->crash, c, sizeof(hv->crash));
+	hv->tsc_invariant_ctl = tsc_ctl;
+	memcpy(hv->vp_assist, a, hv->nvps * sizeof(uint64_t));
+	/* The reference time goes on from where it stood, as the guest's TSC does:
+	 * the saved time is not the guest's (time sync corrects its wall clock). */
+	hv->start_ns = hv->ops->now_ns(hv->opaque) - ref * 100;
+	pthread_mutex_unlock(&hv->lock);
+	return 0;
 }

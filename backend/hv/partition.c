@@ -35,6 +35,7 @@ const char *partition_stop_name(enum partition_stop s)
 	case PARTITION_STOP_TURNED_OFF: return "turned off";
 	case PARTITION_STOP_INTERNAL_ERROR: return "KVM internal error";
 	case PARTITION_STOP_HOST_ERROR: return "host error";
+	case PARTITION_STOP_SAVED: return "saved";
 	}
 	return "unknown";
 }
@@ -634,7 +635,7 @@ int partition_inject_vector(struct partition *p, unsigned vp, uint8_t vector)
 
 int partition_start(struct partition *p, const struct boot_entry *entry)
 {
-	int r = vcpu_set_boot_state(&p->vcpus[0], entry);
+	int r = entry ? vcpu_set_boot_state(&p->vcpus[0], entry) : 0;
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < p->ncpus; i++) {

@@ -4,6 +4,7 @@
 
 #include "hv/le.h"
 #include "hv/pci.h"
+#include "hv/saved_state.h"
 
 #define PCI_CONFIG_ENABLE   0x80000000u
 
@@ -239,3 +240,74 @@ const struct iobus_ops pci_config_ops = {
 	.read = pci_port_read,
 	.write = pci_port_write,
 };
+
+/* ---- saved state ---- */
+
+GVariant *pci_bus_save(struct pci_bus *bus)
+{
+	pthread_mutex_lock(&bus->lock);
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a(yay)"));
+	for (unsigned slot = 0; slot < PCI_SLOTS; slot++)
+		if (bus->slots[slot])
+			g_variant_builder_add(&b, "(y@ay)", (guint8)slot,
+					      saved_state_blob(bus->slots[slot]->config, PCI_CONFIG_SIZE));
+	GVariant *v = g_variant_new("(u@a(yay))", bus->config_address, g_variant_builder_end(&b));
+	pthread_mutex_unlock(&bus->lock);
+	return v;
+}
+
+/* The bytes a guest cannot change: which device this is. */
+static bool pci_same_device(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, 4) == 0 && memcmp(a + PCI_REVISION_ID, b + PCI_REVISION_ID, 4) == 0 &&
+	       a[PCI_HEADER_TYPE] == b[PCI_HEADER_TYPE] &&
+	       memcmp(a + PCI_SUBSYSTEM_VENDOR_ID, b + PCI_SUBSYSTEM_VENDOR_ID, 4) == 0;
+}
+
+int pci_bus_restore(struct pci_bus *bus, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, PCI_BUS_STATE_TYPE, "pci", error) < 0)
+		return -EINVAL;
+	guint32 address;
+	g_autoptr(GVariant) devs = NULL;
+	g_variant_get(v, "(u@a(yay))", &address, &devs);
+	uint8_t config[PCI_SLOTS][PCI_CONFIG_SIZE];
+	bool seen[PCI_SLOTS] = { false };
+	gsize n = g_variant_n_children(devs);
+	pthread_mutex_lock(&bus->lock);
+	int r = 0;
+	for (gsize i = 0; i < n && r == 0; i++) {
+		guint8 slot;
+		g_autoptr(GVariant) cfg = NULL;
+		g_variant_get_child(devs, i, "(y@ay)", &slot, &cfg);
+		if (slot >= PCI_SLOTS || !bus->slots[slot] || seen[slot])
+			r = saved_state_fail(error, "pci: slot %u is not a device of this machine (or twice)", slot);
+		else if (saved_state_blob_get(cfg, config[slot], PCI_CONFIG_SIZE, "pci: a configuration space",
+					      error) < 0)
+			r = -EINVAL;
+		else if (!pci_same_device(config[slot], bus->slots[slot]->config))
+			r = saved_state_fail(error, "pci: slot %u holds another device here than in the saved VM", slot);
+		else
+			seen[slot] = true;
+	}
+	for (unsigned slot = 0; slot < PCI_SLOTS && r == 0; slot++)
+		if (bus->slots[slot] && !seen[slot])
+			r = saved_state_fail(error, "pci: the saved VM had no device in slot %u", slot);
+	/* The writable registers, through the guest's own path: its masks apply. */
+	for (unsigned slot = 0; slot < PCI_SLOTS && r == 0; slot++) {
+		if (!seen[slot])
+			continue;
+		struct pci_device *dev = bus->slots[slot];
+		const uint8_t *c = config[slot];
+		for (unsigned bar = 0; bar < PCI_NUM_BARS; bar++)
+			pci_dev_config_write(dev, PCI_BAR0 + 4 * bar, 0, 4, cfg_get(c, PCI_BAR0 + 4 * bar, 4));
+		pci_dev_config_write(dev, 0x0c, 0, 2, cfg_get(c, 0x0c, 2));
+		pci_dev_config_write(dev, PCI_INTERRUPT_LINE, 0, 1, cfg_get(c, PCI_INTERRUPT_LINE, 1));
+		pci_dev_config_write(dev, PCI_COMMAND, 0, 2, cfg_get(c, PCI_COMMAND, 2));
+	}
+	if (r == 0)
+		bus->config_address = address & 0x80fffffcu;
+	pthread_mutex_unlock(&bus->lock);
+	return r;
+}

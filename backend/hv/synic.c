@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "hv/hyperv_tlfs.h"
+#include "hv/saved_state.h"
 #include "hv/synic.h"
 
 _Static_assert(SYNIC_MSR_SCONTROL == HV_MSR_SCONTROL && SYNIC_MSR_SINT15 == HV_MSR_SINT15,
@@ -337,4 +338,98 @@ void synic_get_stats(struct synic *s, struct synic_stats *out)
 	out->pending_set = __atomic_load_n(&s->stats.pending_set, __ATOMIC_RELAXED);
 	out->pending_races = __atomic_load_n(&s->stats.pending_races, __ATOMIC_RELAXED);
 	out->events = __atomic_load_n(&s->stats.events, __ATOMIC_RELAXED);
+}
+
+/* ---- saved state ---- */
+
+GVariant *synic_save(struct synic *s)
+{
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE(SYNIC_STATE_TYPE));
+	for (unsigned i = 0; i < s->nvps; i++) {
+		struct synic_vp *v = &s->vps[i];
+		pthread_mutex_lock(&v->lock);
+		GVariantBuilder q;
+		g_variant_builder_init(&q, G_VARIANT_TYPE("a(yuay)"));
+		for (unsigned sint = 0; sint < SYNIC_SINT_COUNT; sint++)
+			for (GList *l = v->queue[sint].head; l; l = l->next) {
+				const struct synic_queued *m = l->data;
+				g_variant_builder_add(&q, "(yu@ay)", (guint8)sint, m->type,
+						      saved_state_blob(m->payload, m->size));
+			}
+		GVariant *sints = g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, v->sint, SYNIC_SINT_COUNT,
+							    sizeof(uint64_t));
+		g_variant_builder_add(&b, "(ttt@at@a(yuay))", v->scontrol, v->siefp, v->simp, sints,
+				      g_variant_builder_end(&q));
+		pthread_mutex_unlock(&v->lock);
+	}
+	return g_variant_builder_end(&b);
+}
+
+int synic_restore(struct synic *s, GVariant *state, GError **error)
+{
+	if (saved_state_check_type(state, SYNIC_STATE_TYPE, "synic", error) < 0)
+		return -EINVAL;
+	if (g_variant_n_children(state) != s->nvps)
+		return saved_state_fail(error, "synic: %zu VPs saved, this machine has %u",
+					(size_t)g_variant_n_children(state), s->nvps);
+	/* Everything checked first: a refused state changes nothing. */
+	for (unsigned i = 0; i < s->nvps; i++) {
+		g_autoptr(GVariant) sints = NULL, q = NULL;
+		g_variant_get_child(state, i, "(ttt@at@a(yuay))", NULL, NULL, NULL, &sints, &q);
+		gsize n;
+		const uint64_t *sv = g_variant_get_fixed_array(sints, &n, sizeof(uint64_t));
+		if (n != SYNIC_SINT_COUNT)
+			return saved_state_fail(error, "synic: VP %u has %zu SINTs, not %u", i, (size_t)n, SYNIC_SINT_COUNT);
+		for (unsigned k = 0; k < SYNIC_SINT_COUNT; k++)
+			if (!(sv[k] & SYNIC_SINT_MASKED) && (sv[k] & SYNIC_SINT_VECTOR_MASK) < SYNIC_SINT_VECTOR_MIN)
+				return saved_state_fail(error, "synic: VP %u SINT%u: vector %u", i, k,
+							(unsigned)(sv[k] & SYNIC_SINT_VECTOR_MASK));
+		unsigned per_sint[SYNIC_SINT_COUNT] = { 0 };
+		gsize nq = g_variant_n_children(q);
+		for (gsize j = 0; j < nq; j++) {
+			guint8 sint;
+			guint32 type;
+			g_autoptr(GVariant) payload = NULL;
+			g_variant_get_child(q, j, "(yu@ay)", &sint, &type, &payload);
+			size_t len;
+			(void)saved_state_blob_peek(payload, &len);
+			if (sint >= SYNIC_SINT_COUNT || type == 0 || len > SYNIC_MESSAGE_PAYLOAD_MAX)
+				return saved_state_fail(error, "synic: VP %u: a queued message (SINT %u, type %u, %zu bytes)",
+							i, sint, type, len);
+			if (++per_sint[sint] > SYNIC_QUEUE_MAX)
+				return saved_state_fail(error, "synic: VP %u SINT%u: more than %u queued messages", i, sint,
+							SYNIC_QUEUE_MAX);
+		}
+	}
+	for (unsigned i = 0; i < s->nvps; i++) {
+		struct synic_vp *v = &s->vps[i];
+		g_autoptr(GVariant) sints = NULL, q = NULL;
+		guint64 scontrol, siefp, simp;
+		g_variant_get_child(state, i, "(ttt@at@a(yuay))", &scontrol, &siefp, &simp, &sints, &q);
+		gsize n;
+		const uint64_t *sv = g_variant_get_fixed_array(sints, &n, sizeof(uint64_t));
+		pthread_mutex_lock(&v->lock);
+		synic_vp_power_on(v);
+		v->scontrol = scontrol;
+		v->siefp = siefp;
+		v->simp = simp;
+		memcpy(v->sint, sv, sizeof(v->sint));
+		gsize nq = g_variant_n_children(q);
+		for (gsize j = 0; j < nq; j++) {
+			guint8 sint;
+			guint32 type;
+			g_autoptr(GVariant) payload = NULL;
+			g_variant_get_child(q, j, "(yu@ay)", &sint, &type, &payload);
+			size_t len;
+			const uint8_t *p = saved_state_blob_peek(payload, &len);
+			struct synic_queued *m = g_malloc(sizeof(*m) + len);
+			m->type = type;
+			m->size = (uint8_t)len;
+			memcpy(m->payload, p, len);
+			g_queue_push_tail(&v->queue[sint], m);
+		}
+		pthread_mutex_unlock(&v->lock);
+	}
+	return 0;
 }

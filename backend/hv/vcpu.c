@@ -234,6 +234,75 @@ static void vcpu_report_internal_error(struct vcpu *v)
 	partition_request_stop(v->p, PARTITION_STOP_INTERNAL_ERROR, detail);
 }
 
+/* One exit of KVM_RUN, handled. */
+static void vcpu_dispatch(struct vcpu *v)
+{
+	switch (v->run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(v);
+		break;
+	case KVM_EXIT_X86_RDMSR:
+		vcpu_handle_msr(v, false);
+		break;
+	case KVM_EXIT_X86_WRMSR:
+		vcpu_handle_msr(v, true);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		partition_request_stop(v->p, PARTITION_STOP_TRIPLE_FAULT, "the guest triple-faulted");
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_report_internal_error(v);
+		break;
+	case KVM_EXIT_FAIL_ENTRY: {
+		char detail[128];
+		snprintf(detail, sizeof(detail), "vCPU %u: VM entry failed, reason 0x%llx", v->index,
+			 (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+		partition_request_stop(v->p, PARTITION_STOP_INTERNAL_ERROR, detail);
+		break;
+	}
+	case KVM_EXIT_SYSTEM_EVENT:
+		partition_request_stop(v->p, v->run->system_event.type == KVM_SYSTEM_EVENT_RESET
+				       ? PARTITION_STOP_REBOOT : PARTITION_STOP_POWEROFF, "system event");
+		break;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC; ours has one, so a HLT exit
+		 * means the CPU is halted for good. */
+		partition_request_stop(v->p, PARTITION_STOP_POWEROFF, "vCPU halted");
+		break;
+	case KVM_EXIT_INTR:
+		break;
+	default: {
+		char detail[96];
+		snprintf(detail, sizeof(detail), "vCPU %u: unexpected KVM exit %u", v->index,
+			 v->run->exit_reason);
+		partition_request_stop(v->p, PARTITION_STOP_INTERNAL_ERROR, detail);
+		break;
+	}
+	}
+}
+
+/*
+ * Before parking: KVM finishes the instruction of the last exit (an IN's
+ * result into RAX, stepping over an OUT or an MSR access) only on the next
+ * KVM_RUN, so until then the registers a save reads are not whole. With
+ * immediate_exit set, KVM_RUN does that completion and returns at once
+ * (EINTR); a string I/O instruction may exit once more on the way.
+ */
+#define VCPU_COMPLETE_MAX_EXITS 64u
+static void vcpu_complete_exit(struct vcpu *v)
+{
+	for (unsigned i = 0; i < VCPU_COMPLETE_MAX_EXITS && partition_stopped(v->p) == PARTITION_RUNNING; i++) {
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (ioctl(v->fd, KVM_RUN, 0) < 0)
+			break;              /* EINTR: complete; another error shows at the next run */
+		vcpu_dispatch(v);
+	}
+	v->run->immediate_exit = 0;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -251,8 +320,10 @@ static void *vcpu_thread(void *arg)
 	atomic_compare_exchange_strong(&p->first_run_ns, &zero, partition_monotonic_ns());
 
 	while (partition_stopped(p) == PARTITION_RUNNING) {
-		if (__atomic_load_n(&p->pause_requested, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&p->pause_requested, __ATOMIC_ACQUIRE)) {
+			vcpu_complete_exit(v);
 			partition_vcpu_park(p);
+		}
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -264,51 +335,7 @@ static void *vcpu_thread(void *arg)
 			partition_request_stop(p, PARTITION_STOP_HOST_ERROR, detail);
 			break;
 		}
-		switch (v->run->exit_reason) {
-		case KVM_EXIT_IO:
-			vcpu_handle_io(v);
-			break;
-		case KVM_EXIT_MMIO:
-			vcpu_handle_mmio(v);
-			break;
-		case KVM_EXIT_X86_RDMSR:
-			vcpu_handle_msr(v, false);
-			break;
-		case KVM_EXIT_X86_WRMSR:
-			vcpu_handle_msr(v, true);
-			break;
-		case KVM_EXIT_SHUTDOWN:
-			partition_request_stop(p, PARTITION_STOP_TRIPLE_FAULT, "the guest triple-faulted");
-			break;
-		case KVM_EXIT_INTERNAL_ERROR:
-			vcpu_report_internal_error(v);
-			break;
-		case KVM_EXIT_FAIL_ENTRY: {
-			char detail[128];
-			snprintf(detail, sizeof(detail), "vCPU %u: VM entry failed, reason 0x%llx", v->index,
-				 (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
-			partition_request_stop(p, PARTITION_STOP_INTERNAL_ERROR, detail);
-			break;
-		}
-		case KVM_EXIT_SYSTEM_EVENT:
-			partition_request_stop(p, v->run->system_event.type == KVM_SYSTEM_EVENT_RESET
-					       ? PARTITION_STOP_REBOOT : PARTITION_STOP_POWEROFF, "system event");
-			break;
-		case KVM_EXIT_HLT:
-			/* Only without an in-kernel LAPIC; ours has one, so a HLT exit
-			 * means the CPU is halted for good. */
-			partition_request_stop(p, PARTITION_STOP_POWEROFF, "vCPU halted");
-			break;
-		case KVM_EXIT_INTR:
-			break;
-		default: {
-			char detail[96];
-			snprintf(detail, sizeof(detail), "vCPU %u: unexpected KVM exit %u", v->index,
-				 v->run->exit_reason);
-			partition_request_stop(p, PARTITION_STOP_INTERNAL_ERROR, detail);
-			break;
-		}
-		}
+		vcpu_dispatch(v);
 	}
 	return NULL;
 }

@@ -8,52 +8,12 @@
 #include "hv/hyperv_tlfs.h"
 #include "hv/vmbus_proto.h"
 #include "hv/vmbus_server.h"
+#include "vmbus_server_priv.h"
 
 _Static_assert(VMBUS_MSG_PAYLOAD_MAX == HV_MESSAGE_PAYLOAD_MAX, "one payload limit");
 _Static_assert((VMBUS_CHANNEL_CONNECTION_BASE | VMBUS_RELID_MAX) <= VMBUS_CONNECTION_ID_MASK &&
 	       (VMBUS_CHANNEL_CONNECTION_BASE & VMBUS_RELID_MAX) == 0,
 	       "channel connection ids are 24-bit and distinct per relid");
-
-struct vmbus_channel {
-	struct vmbus_server *server;
-	struct vmbus_channel_desc desc;
-	uint32_t relid;
-	uint32_t connection_id;
-	enum vmbus_channel_state state;
-	bool rescinded;
-	unsigned target_vp;                  /* atomic: read by signalling threads */
-	uint32_t openid;
-	uint32_t ring_offset;
-	struct gpadl *ring;                  /* held while open */
-	uint8_t userdata[VMBUS_USER_DEFINED_BYTES];
-};
-
-struct vmbus_outmsg {
-	unsigned vp;
-	size_t len;
-	uint8_t data[];
-};
-
-struct vmbus_server {
-	GRecMutex lock;
-	const struct vmbus_server_ops *ops;
-	void *opaque;
-	unsigned nvps;
-	uint32_t max_version;
-
-	bool connected;
-	uint32_t version;
-	unsigned target_vp;
-	bool offers_sent;
-	uint64_t interrupt_page, monitor_page1, monitor_page2;   /* recorded, unused */
-
-	struct vmbus_channel *channels[VMBUS_RELID_MAX + 1];   /* by relid; 0 unused */
-	unsigned nchannels;
-	struct gpadl_table *gpadls;
-
-	GQueue outbox;                       /* struct vmbus_outmsg, oldest first */
-	bool flushing;
-};
 
 static const uint32_t vmbus_versions[] = {
 	VMBUS_VERSION_WIN10_V5_3, VMBUS_VERSION_WIN10_V5_2, VMBUS_VERSION_WIN10_V5_1,
@@ -61,7 +21,7 @@ static const uint32_t vmbus_versions[] = {
 	VMBUS_VERSION_WIN8_1, VMBUS_VERSION_WIN8,
 };
 
-static bool version_known(uint32_t v)
+bool vmbus_server_version_known(uint32_t v)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(vmbus_versions); i++)
 		if (vmbus_versions[i] == v)
@@ -251,7 +211,7 @@ static unsigned on_initiate_contact(struct vmbus_server *s, const void *buf, siz
 	s->target_vp = m->target_vcpu;
 
 	uint32_t v = m->vmbus_version_requested;
-	bool ok = version_known(v) && v <= s->max_version;
+	bool ok = vmbus_server_version_known(v) && v <= s->max_version;
 	if (ok && v >= VMBUS_VERSION_WIN10_V5 && m->msg_sint != VMBUS_MESSAGE_SINT)
 		ok = false;               /* we only deliver to SINT2 */
 
@@ -526,7 +486,7 @@ struct vmbus_server *vmbus_server_new(const struct vmbus_server_config *cfg,
 	if (!cfg || !ops || !ops->post_to_guest || cfg->nvps == 0)
 		return NULL;
 	uint32_t max = cfg->max_version ? cfg->max_version : VMBUS_VERSION_MAX;
-	if (!version_known(max))
+	if (!vmbus_server_version_known(max))
 		return NULL;
 	struct vmbus_server *s = g_new0(struct vmbus_server, 1);
 	g_rec_mutex_init(&s->lock);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -228,6 +229,52 @@ static char *find_worker(void)
 	return g_build_filename(VIREO_LIBEXECDIR, "vireo-worker", NULL);
 }
 
+/* vireo-emuhost: $VIREO_EMUHOST, then beside vireod in the build tree, then
+ * the installed one. */
+static char *find_emuhost(void)
+{
+	const char *env = g_getenv("VIREO_EMUHOST");
+	if (env && *env)
+		return g_strdup(env);
+	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+	if (self) {
+		g_autofree char *dir = g_path_get_dirname(self);
+		g_autofree char *built = g_build_filename(dir, "..", "worker", "vireo-emuhost", NULL);
+		if (g_file_test(built, G_FILE_TEST_IS_EXECUTABLE))
+			return g_canonicalize_filename(built, NULL);
+	}
+	return g_build_filename(VIREO_LIBEXECDIR, "vireo-emuhost", NULL);
+}
+
+/* Natively on a hardware KVM; else inside an emulated host when QEMU is
+ * there. $VIREO_HOST_PATH=native|emulated overrides it (tests, and people
+ * who want the emulated host on a hardware KVM). The reason says which. */
+static void service_choose_path(struct service *s)
+{
+	const char *force = g_getenv("VIREO_HOST_PATH");
+	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+	bool emuhost = g_file_test(s->emuhost_path, G_FILE_TEST_IS_EXECUTABLE);
+	bool native = s->host.cls == HOST_KVM_HARDWARE;
+	if (force && g_str_equal(force, "native"))
+		s->emulated = false;
+	else if (force && g_str_equal(force, "emulated"))
+		s->emulated = qemu && emuhost;
+	else
+		s->emulated = !native && qemu && emuhost;
+	g_autofree char *reason = NULL;
+	if (s->emulated)
+		reason = g_strdup_printf("%s; VMs run inside an emulated host (QEMU with emulated AMD-V): slow",
+					 s->host.reason);
+	else if (!native && !qemu)
+		reason = g_strdup_printf("%s; VMs cannot start: install qemu-system-x86 to run them inside an "
+					 "emulated host (slow)", s->host.reason);
+	else if (!native && !emuhost)
+		reason = g_strdup_printf("%s; VMs cannot start: %s is missing", s->host.reason, s->emuhost_path);
+	else
+		return;
+	g_strlcpy(s->host.reason, reason, sizeof(s->host.reason));
+}
+
 struct service *service_new(GDBusConnection *bus, GError **error)
 {
 	struct service *s = g_new0(struct service, 1);
@@ -241,6 +288,8 @@ struct service *service_new(GDBusConnection *bus, GError **error)
 	s->host_memory_mib = host_memory_mib();
 	s->host_cpus = g_get_num_processors();
 	hostcheck_classify("/sys", "/dev/kvm", &s->host);
+	s->emuhost_path = find_emuhost();
+	service_choose_path(s);
 	if (g_mkdir_with_parents(s->config_dir, 0700) < 0 || g_mkdir_with_parents(s->runtime_dir, 0700) < 0) {
 		int e = errno;
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s or %s: %s", s->config_dir, s->runtime_dir,
@@ -289,6 +338,7 @@ void service_free(struct service *s)
 	g_free(s->data_dir);
 	g_free(s->runtime_dir);
 	g_free(s->worker_path);
+	g_free(s->emuhost_path);
 	g_free(s->demo_dir);
 	g_free(s);
 }

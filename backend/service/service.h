@@ -42,6 +42,10 @@ struct service {
 	struct host_kvm_info host;
 	uint64_t host_memory_mib;
 	unsigned host_cpus;
+	/* Where this host's KVM cannot run stock guests: workers run through
+	 * vireo-emuhost, inside an emulated host (QEMU with emulated AMD-V). */
+	char *emuhost_path;          /* the vireo-emuhost to run */
+	bool emulated;               /* VMs take that path */
 };
 
 struct service *service_new(GDBusConnection *bus, GError **error);

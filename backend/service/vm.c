@@ -20,6 +20,12 @@
 /* A worker that does not answer on its control socket this long after it
  * started never will. */
 #define VM_START_TIMEOUT_MS 30000u
+/* Through the emulated host the worker answers once L1 booted (tens of
+ * seconds), and the first start builds its image: each new progress line
+ * ("emulated host: ...") in the log gives it this long again. */
+#define VM_START_EMULATED_STEP_MS 180000u
+#define VM_PROGRESS_PREFIX  "emulated host: "
+#define VM_PROGRESS_TAIL_BYTES 8192u
 #define VM_START_POLL_MS    100u
 /* Shut Down's default patience, per step (guest, then power button). */
 #define VM_SHUTDOWN_DEFAULT_S 120u
@@ -28,6 +34,8 @@
 #define VM_SHUTDOWN_RETRY_S   2u
 /* What of the worker's log an error message quotes. */
 #define VM_LOG_TAIL_BYTES   600u
+/* How long the worker may take to write a VM's state to disk. */
+#define VM_SAVE_TIMEOUT_MS  600000u
 
 struct vm {
 	struct service *svc;
@@ -52,6 +60,10 @@ struct vm {
 	bool turning_off;            /* the host asked for the stop */
 	uint64_t cpu_ticks;
 	gint64 cpu_at, running_since;
+	char *progress;              /* the emulated host's latest progress line */
+	char *saved_dir;             /* $XDG_DATA_HOME/vireo/ID/saved: the saved state (Save) */
+	enum vm_state save_from;     /* Saving: the state to go back to when it fails */
+	bool restoring;              /* the worker starts from the saved state */
 };
 
 /* Async work holds the VM through its D-Bus object, which owns struct vm. */
@@ -139,6 +151,25 @@ static void vm_clean_rundir(struct vm *vm)
 	(void)g_unlink(vm->console_path);
 }
 
+/* A saved state is there: the worker writes its state file last. */
+static bool vm_has_saved_state(struct vm *vm)
+{
+	g_autofree char *state = g_build_filename(vm->saved_dir, "state", NULL);
+	return g_file_test(state, G_FILE_TEST_IS_REGULAR);
+}
+
+/* The saved state's files (only the folder's own, it has no others), then the folder. */
+static void vm_remove_saved_state(struct vm *vm)
+{
+	g_autoptr(GDir) d = g_dir_open(vm->saved_dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *f = g_build_filename(vm->saved_dir, name, NULL);
+		(void)g_unlink(f);
+	}
+	(void)g_rmdir(vm->saved_dir);
+}
+
 /* The worker is gone (exit status known or not): what the VM is now. */
 static void vm_worker_gone(struct vm *vm, enum vm_state st, const char *reason)
 {
@@ -194,12 +225,31 @@ static void vm_on_worker_exit(GObject *src, GAsyncResult *res, gpointer data)
 		case 13: why = g_strdup(vm->stop_phase == 3 ? "turned off after Shut Down timed out" : "turned off"); break;
 		case 11: why = g_strdup("the guest triple-faulted (it crashed while starting or resetting)"); st = VM_FAILED; break;
 		case 12: why = g_strdup_printf("KVM could not run the guest: %s", tail); st = VM_FAILED; break;
+		case 14:
+			if (vm_has_saved_state(vm)) {
+				why = g_strdup("saved");
+				st = VM_SAVED;
+			} else {
+				why = g_strdup_printf("the worker saved the VM, but not in %s", vm->saved_dir);
+				st = VM_FAILED;
+			}
+			break;
 		default:
 			why = g_strdup_printf("the worker failed (status %d): %s", g_subprocess_get_exit_status(p), tail);
 			st = VM_FAILED;
 			break;
 		}
 	}
+	if (vm->state == VM_SAVING && st != VM_SAVED) {
+		g_autofree char *w = g_steal_pointer(&why);
+		why = g_strdup_printf("saving failed: %s", w);
+	} else if (starting && vm->restoring && vm_has_saved_state(vm)) {
+		/* Kept: Start tries it again; DeleteSavedState gives it up. */
+		g_autofree char *w = g_steal_pointer(&why);
+		why = g_strdup_printf("restoring the saved state failed (it is kept): %s", w);
+		st = VM_FAILED;
+	}
+	vm->restoring = false;
 	vm_worker_gone(vm, st, why);
 	vm_unref(vm);
 }
@@ -208,7 +258,11 @@ static gboolean vm_on_pidfd(gint fd, GIOCondition cond, gpointer data)
 {
 	struct vm *vm = data;
 	vm->pidfd_src = 0;
-	vm_worker_gone(vm, VM_OFF, "the worker ended (it was started by an earlier vireod, so its exit status is unknown)");
+	/* A saved state while it ran can only be its own: a restored one is removed once it runs. */
+	if (vm_has_saved_state(vm))
+		vm_worker_gone(vm, VM_SAVED, "saved");
+	else
+		vm_worker_gone(vm, VM_OFF, "the worker ended (it was started by an earlier vireod, so its exit status is unknown)");
 	return G_SOURCE_REMOVE;
 }
 
@@ -235,6 +289,29 @@ static bool vm_read_proc(pid_t pid, uint64_t *ticks, uint64_t *rss)
 		const char *r = strstr(status, "\nVmRSS:");
 		if (r)
 			*rss = g_ascii_strtoull(r + 7, NULL, 10) * 1024;
+	}
+	return true;
+}
+
+/* The worker and, through the emulated host, QEMU (its child, where the VM's CPU time goes). */
+static bool vm_read_usage(struct vm *vm, uint64_t *ticks, uint64_t *rss)
+{
+	if (!vm_read_proc(vm->pid, ticks, rss))
+		return false;
+	if (!vm->svc->emulated)
+		return true;
+	char path[64];
+	g_autofree char *kids = NULL;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vm->pid, (int)vm->pid);
+	if (!g_file_get_contents(path, &kids, NULL, NULL))
+		return true;
+	g_auto(GStrv) pids = g_strsplit(g_strstrip(kids), " ", 8);
+	for (char **p = pids; *p && **p; p++) {
+		uint64_t t, r;
+		if (vm_read_proc((pid_t)g_ascii_strtoll(*p, NULL, 10), &t, &r)) {
+			*ticks += t;
+			*rss += r;
+		}
 	}
 	return true;
 }
@@ -277,7 +354,7 @@ static gboolean vm_poll(gpointer data)
 	struct vm *vm = data;
 	uint64_t ticks, rss;
 	gint64 now = g_get_monotonic_time();
-	if (vm->pid && vm_read_proc(vm->pid, &ticks, &rss)) {
+	if (vm->pid && vm_read_usage(vm, &ticks, &rss)) {
 		if (vm->cpu_at) {
 			double secs = (double)(now - vm->cpu_at) / G_USEC_PER_SEC;
 			double used = (double)(ticks - vm->cpu_ticks) / (double)sysconf(_SC_CLK_TCK);
@@ -354,6 +431,36 @@ static void vm_now_running(struct vm *vm, enum vm_state st)
 
 static void vm_on_ready_reply(GObject *src, GAsyncResult *res, gpointer data);
 
+/* The latest "emulated host: ..." line of the log into StateReason: true
+ * when it is a new one. */
+static bool vm_emulated_progress(struct vm *vm)
+{
+	int fd = open(vm->log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[VM_PROGRESS_TAIL_BYTES + 1];
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)VM_PROGRESS_TAIL_BYTES ? end - (off_t)VM_PROGRESS_TAIL_BYTES : 0;
+	ssize_t n = pread(fd, buf, VM_PROGRESS_TAIL_BYTES, from);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *line = NULL;
+	for (char *p = buf; (p = strstr(p, VM_PROGRESS_PREFIX)); p++)
+		if (p == buf || p[-1] == '\n')
+			line = p;
+	if (!line)
+		return false;
+	g_autofree char *text = g_strndup(line, strcspn(line, "\n"));
+	if (g_strcmp0(text, vm->progress) == 0)
+		return false;
+	g_free(vm->progress);
+	vm->progress = g_utf8_make_valid(text, -1);
+	vireo_machine_set_state_reason(vm->iface, vm->progress);
+	return true;
+}
+
 static gboolean vm_check_ready(gpointer data)
 {
 	struct vm *vm = data;
@@ -372,12 +479,22 @@ static void vm_on_ready_reply(GObject *src, GAsyncResult *res, gpointer data)
 	if (vm->state == VM_STARTING && !g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
 		if (reply && g_str_has_prefix(reply, "ok ")) {
 			vm_now_running(vm, VM_RUNNING);
+			if (vm->restoring) {
+				/* It goes on from there: the saved state is used up. */
+				vm_remove_saved_state(vm);
+				vm->restoring = false;
+				vireo_machine_set_state_reason(vm->iface, "restored from its saved state");
+			}
 			if (vm->start_call) {
 				g_dbus_method_invocation_return_value(vm->start_call, NULL);
 				vm->start_call = NULL;
 			}
+		} else if (vm->svc->emulated && vm_emulated_progress(vm)) {
+			vm->start_deadline = g_get_monotonic_time() + (gint64)VM_START_EMULATED_STEP_MS * 1000;
+			vm->start_timer = g_timeout_add(VM_START_POLL_MS, vm_check_ready, vm);
 		} else if (g_get_monotonic_time() > vm->start_deadline) {
-			g_autofree char *why = g_strdup_printf("the worker did not answer within %u s", VM_START_TIMEOUT_MS / 1000);
+			g_autofree char *why = g_strdup_printf("the worker did not answer within %u s",
+							       (vm->svc->emulated ? VM_START_EMULATED_STEP_MS : VM_START_TIMEOUT_MS) / 1000);
 			if (vm->proc)
 				g_subprocess_force_exit(vm->proc);
 			vm_worker_gone(vm, VM_FAILED, why);
@@ -423,7 +540,10 @@ static GPtrArray *vm_worker_argv(struct vm *vm, GError **error)
 		}
 	}
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(a, g_strdup(s->worker_path));
+	/* vireo-emuhost takes the worker's command line (and which worker to carry). */
+	g_ptr_array_add(a, g_strdup(s->emulated ? s->emuhost_path : s->worker_path));
+	if (s->emulated)
+		g_ptr_array_add(a, g_strdup_printf("--emuhost-worker=%s", s->worker_path));
 	g_ptr_array_add(a, g_strdup("--name"));
 	g_ptr_array_add(a, g_strdup(c->name));
 	g_ptr_array_add(a, g_strdup("--kernel"));
@@ -448,13 +568,17 @@ static GPtrArray *vm_worker_argv(struct vm *vm, GError **error)
 	g_ptr_array_add(a, g_strdup(vm->control_path));
 	g_ptr_array_add(a, g_strdup("--console"));
 	g_ptr_array_add(a, g_strdup(vm->console_path));
+	if (vm->restoring) {
+		g_ptr_array_add(a, g_strdup("--restore"));
+		g_ptr_array_add(a, g_strdup(vm->saved_dir));
+	}
 	g_ptr_array_add(a, NULL);
 	return a;
 }
 
 static bool vm_spawn(struct vm *vm, GError **error)
 {
-	if (vm->svc->host.cls != HOST_KVM_HARDWARE) {
+	if (vm->svc->host.cls != HOST_KVM_HARDWARE && !vm->svc->emulated) {
 		g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_SUPPORTED, "VM \"%s\" cannot start on this host: %s",
 			    vm->cfg.name, vm->svc->host.reason);
 		return false;
@@ -471,6 +595,11 @@ static bool vm_spawn(struct vm *vm, GError **error)
 	g_autoptr(GPtrArray) argv = vm_worker_argv(vm, error);
 	if (!argv)
 		return false;
+	/* The launcher opens the log without truncating it: a new start's log
+	 * must not end with the last one's lines. */
+	int logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd >= 0)
+		close(logfd);
 	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
 	g_subprocess_launcher_set_stdin_file_path(l, "/dev/null");
 	/* A file, not a pipe: the worker must not die of SIGPIPE when vireod goes. */
@@ -489,8 +618,10 @@ static bool vm_spawn(struct vm *vm, GError **error)
 	/* The wait holds a reference: the callback finds the VM even if it was
 	 * deleted from the inventory meanwhile. */
 	g_subprocess_wait_async(p, NULL, vm_on_worker_exit, vm_ref(vm));
-	vm->start_deadline = g_get_monotonic_time() + (gint64)VM_START_TIMEOUT_MS * 1000;
-	vm_set_state(vm, VM_STARTING, NULL);
+	vm->start_deadline = g_get_monotonic_time() +
+			     (gint64)(vm->svc->emulated ? VM_START_EMULATED_STEP_MS : VM_START_TIMEOUT_MS) * 1000;
+	g_clear_pointer(&vm->progress, g_free);
+	vm_set_state(vm, VM_STARTING, vm->svc->emulated ? "starting its emulated host" : NULL);
 	vm->start_timer = g_timeout_add(VM_START_POLL_MS, vm_check_ready, vm);
 	return true;
 }
@@ -500,10 +631,12 @@ static gboolean vm_on_start(VireoMachine *iface, GDBusMethodInvocation *inv, gpo
 	struct vm *vm = data;
 	if (vm_refuse(vm, inv, VM_ACT_START))
 		return TRUE;
-	if (vm->state == VM_SAVED) {
-		g_dbus_method_invocation_return_error(inv, VIREO_ERROR, VIREO_ERROR_NOT_SUPPORTED,
-						      "VM \"%s\": restoring a saved state is not implemented yet",
-						      vm->cfg.name);
+	/* Saved, or Failed with the saved state kept: the worker goes on from it. */
+	vm->restoring = vm_has_saved_state(vm);
+	if (vm->state == VM_SAVED && !vm->restoring) {
+		vm_set_state(vm, VM_OFF, "its saved state is gone");
+		g_dbus_method_invocation_return_error(inv, VIREO_ERROR, VIREO_ERROR_FAILED,
+						      "VM \"%s\": its saved state (%s) is gone", vm->cfg.name, vm->saved_dir);
 		return TRUE;
 	}
 	GError *e = NULL;
@@ -710,23 +843,60 @@ static gboolean vm_on_reset(VireoMachine *iface, GDBusMethodInvocation *inv, gpo
 	return TRUE;
 }
 
+/* "ok saved": the worker exits 14 next (vm_on_worker_exit: Saved). "error":
+ * it could not save and goes on, as it was. No answer: its exit tells. */
+static void vm_on_save_reply(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct vm_call *c = data;
+	struct vm *vm = c->vm;
+	g_autoptr(GError) e = NULL;
+	g_autofree char *reply = worker_link_call_finish(res, &e);
+	if (vm->state == VM_SAVING && reply && g_str_has_prefix(reply, "error")) {
+		g_autofree char *why = g_strdup_printf("saving failed: %s", reply + (g_str_has_prefix(reply, "error ") ? 6 : 5));
+		vm_set_state(vm, vm->save_from, why);
+	}
+	vm_call_free(c);
+}
+
 static gboolean vm_on_save(VireoMachine *iface, GDBusMethodInvocation *inv, gpointer data)
 {
 	struct vm *vm = data;
-	if (!vm_refuse(vm, inv, VM_ACT_SAVE))
-		g_dbus_method_invocation_return_error(inv, VIREO_ERROR, VIREO_ERROR_NOT_SUPPORTED,
-						      "VM \"%s\": saving the state of a VM is not implemented yet",
-						      vm->cfg.name);
+	if (vm_refuse(vm, inv, VM_ACT_SAVE))
+		return TRUE;
+	/* An empty folder of its own: what an earlier save that failed left goes. */
+	vm_remove_saved_state(vm);
+	g_autofree char *parent = g_path_get_dirname(vm->saved_dir);
+	if (g_mkdir_with_parents(parent, 0700) < 0) {
+		int err = errno;
+		g_dbus_method_invocation_return_error(inv, VIREO_ERROR, VIREO_ERROR_FAILED, "VM \"%s\": %s: %s",
+						      vm->cfg.name, parent, g_strerror(err));
+		return TRUE;
+	}
+	vm->save_from = vm->state;
+	vm_set_state(vm, VM_SAVING, "saving its state");
+	struct vm_call *c = g_new0(struct vm_call, 1);
+	c->vm = vm_ref(vm);
+	c->action = VM_ACT_SAVE;
+	g_autofree char *cmd = g_strconcat("save ", vm->saved_dir, NULL);
+	worker_link_call_timeout(vm->control_path, cmd, VM_SAVE_TIMEOUT_MS, vm->cancel, vm_on_save_reply, c);
+	/* Like Shut Down: the request went out, State follows. */
+	g_dbus_method_invocation_return_value(inv, NULL);
 	return TRUE;
 }
 
 static gboolean vm_on_delete_saved_state(VireoMachine *iface, GDBusMethodInvocation *inv, gpointer data)
 {
 	struct vm *vm = data;
-	if (!vm_refuse(vm, inv, VM_ACT_DELETE_SAVED_STATE)) {
-		vm_set_state(vm, VM_OFF, "the saved state was deleted");
-		g_dbus_method_invocation_return_value(inv, NULL);
+	if (vm_refuse(vm, inv, VM_ACT_DELETE_SAVED_STATE))
+		return TRUE;
+	if (vm->state == VM_FAILED && !vm_has_saved_state(vm)) {
+		g_dbus_method_invocation_return_error(inv, VIREO_ERROR, VIREO_ERROR_INVALID_STATE,
+						      "VM \"%s\" has no saved state", vm->cfg.name);
+		return TRUE;
 	}
+	vm_remove_saved_state(vm);
+	vm_set_state(vm, VM_OFF, "the saved state was deleted");
+	g_dbus_method_invocation_return_value(inv, NULL);
 	return TRUE;
 }
 
@@ -820,6 +990,10 @@ static gboolean vm_on_delete(VireoMachine *iface, GDBusMethodInvocation *inv, gp
 	g_autofree char *serial = g_build_filename(vm->rundir, "serial", NULL);
 	(void)g_unlink(serial);
 	(void)g_rmdir(vm->rundir);
+	/* Its saved state too, and its data folder once that is empty. */
+	vm_remove_saved_state(vm);
+	g_autofree char *datadir = g_path_get_dirname(vm->saved_dir);
+	(void)g_rmdir(datadir);
 	g_dbus_method_invocation_return_value(inv, NULL);
 	service_forget(vm->svc, vm);
 	return TRUE;
@@ -860,6 +1034,8 @@ static void vm_destroy(gpointer p)
 	g_free(vm->control_path);
 	g_free(vm->console_path);
 	g_free(vm->log_path);
+	g_free(vm->progress);
+	g_free(vm->saved_dir);
 	g_free(vm);
 }
 
@@ -874,11 +1050,12 @@ struct vm *vm_new(struct service *s, const struct vm_config *cfg)
 	vm->control_path = g_build_filename(vm->rundir, "control", NULL);
 	vm->console_path = g_build_filename(vm->rundir, "console", NULL);
 	vm->log_path = g_build_filename(vm->rundir, "worker.log", NULL);
+	vm->saved_dir = g_build_filename(s->data_dir, cfg->id, "saved", NULL);
 	vm->obj = vireo_object_skeleton_new(vm->path);
 	g_object_set_qdata_full(G_OBJECT(vm->obj), vm_quark(), vm, vm_destroy);
 	vm->iface = vireo_machine_skeleton_new();
 	vm_publish_config(vm);
-	vireo_machine_set_emulated_host(vm->iface, FALSE);
+	vireo_machine_set_emulated_host(vm->iface, s->emulated);
 	vm_set_state(vm, VM_OFF, NULL);
 	g_signal_connect(vm->iface, "handle-start", G_CALLBACK(vm_on_start), vm);
 	g_signal_connect(vm->iface, "handle-shut-down", G_CALLBACK(vm_on_shut_down), vm);
@@ -925,6 +1102,11 @@ enum vm_state vm_get_state(const struct vm *vm)
 
 void vm_reattach(struct vm *vm)
 {
+	if (!g_file_test(vm->control_path, G_FILE_TEST_EXISTS) && vm_has_saved_state(vm)) {
+		vm_clean_rundir(vm);
+		vm_set_state(vm, VM_SAVED, "saved");
+		return;
+	}
 	if (!g_file_test(vm->control_path, G_FILE_TEST_EXISTS)) {
 		if (g_file_test(vm->log_path, G_FILE_TEST_EXISTS) && g_file_test(vm->console_path, G_FILE_TEST_EXISTS))
 			vm_set_state(vm, VM_OFF, "the worker ended while vireod was not running");
@@ -937,7 +1119,10 @@ void vm_reattach(struct vm *vm)
 	if (!reply || !g_str_has_prefix(reply, "ok ") || !reply_field(reply, "pid", pid, sizeof(pid)) ||
 	    !reply_field(reply, "state", state, sizeof(state))) {
 		vm_clean_rundir(vm);
-		vm_set_state(vm, VM_OFF, "the worker ended while vireod was not running");
+		if (vm_has_saved_state(vm))
+			vm_set_state(vm, VM_SAVED, "saved");
+		else
+			vm_set_state(vm, VM_OFF, "the worker ended while vireod was not running");
 		return;
 	}
 	vm->pid = (pid_t)g_ascii_strtoll(pid, NULL, 10);

@@ -43,7 +43,9 @@ static const unsigned allowed[VM_STATE_COUNT] = {
 	[VM_SAVING] = A(VM_ACT_RENAME),
 	[VM_SAVED] = A(VM_ACT_START) | A(VM_ACT_DELETE_SAVED_STATE) | A(VM_ACT_DELETE) | A(VM_ACT_RENAME),
 	[VM_STOPPING] = A(VM_ACT_TURN_OFF) | A(VM_ACT_RENAME) | A(VM_ACT_SCREENSHOT),
-	[VM_FAILED] = A(VM_ACT_START) | A(VM_ACT_CONFIGURE) | A(VM_ACT_DELETE) | A(VM_ACT_RENAME),
+	/* A restore that failed keeps the saved state: it may be given up. */
+	[VM_FAILED] = A(VM_ACT_START) | A(VM_ACT_CONFIGURE) | A(VM_ACT_DELETE) | A(VM_ACT_RENAME) |
+		      A(VM_ACT_DELETE_SAVED_STATE),
 };
 
 const char *vm_state_name(enum vm_state s)

@@ -94,6 +94,12 @@ static void link_on_caller_cancel(GCancellable *cancel, gpointer data)
 void worker_link_call(const char *path, const char *command, GCancellable *cancel,
 		      GAsyncReadyCallback callback, gpointer user_data)
 {
+	worker_link_call_timeout(path, command, WORKER_LINK_TIMEOUT_MS, cancel, callback, user_data);
+}
+
+void worker_link_call_timeout(const char *path, const char *command, unsigned timeout_ms, GCancellable *cancel,
+			      GAsyncReadyCallback callback, gpointer user_data)
+{
 	GTask *t = g_task_new(NULL, NULL, callback, user_data);
 	struct link_call *c = g_new0(struct link_call, 1);
 	c->line = g_strconcat(command, "\n", NULL);
@@ -103,7 +109,7 @@ void worker_link_call(const char *path, const char *command, GCancellable *cance
 		c->cancel_id = g_cancellable_connect(cancel, G_CALLBACK(link_on_caller_cancel), c->cancel, NULL);
 	}
 	g_task_set_task_data(t, c, link_call_free);
-	c->timeout = g_timeout_source_new(WORKER_LINK_TIMEOUT_MS);
+	c->timeout = g_timeout_source_new(timeout_ms);
 	g_source_set_callback(c->timeout, link_on_timeout, c, NULL);
 	g_source_attach(c->timeout, g_main_context_get_thread_default());
 	g_autoptr(GSocketClient) client = g_socket_client_new();

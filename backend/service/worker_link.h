@@ -16,6 +16,9 @@
  * ("ok ..." or "error ..."), or error when the worker cannot be reached. */
 void worker_link_call(const char *path, const char *command, GCancellable *cancel,
 		      GAsyncReadyCallback callback, gpointer user_data);
+/* The same with another timeout (a command that takes long: save). */
+void worker_link_call_timeout(const char *path, const char *command, unsigned timeout_ms, GCancellable *cancel,
+			      GAsyncReadyCallback callback, gpointer user_data);
 /* The reply (g_free it), or NULL and error. */
 char *worker_link_call_finish(GAsyncResult *res, GError **error);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hv/le.h"
+#include "hv/saved_state.h"
 #include "hv/vmbus_ring.h"
 #include "vsp/ic.h"
 
@@ -218,4 +219,47 @@ void ic_timer_stop(GSource **timer)
 	g_source_destroy(*timer);
 	g_source_unref(*timer);
 	*timer = NULL;
+}
+
+/* ---- saved state ---- */
+
+GVariant *ic_service_save(const struct ic_service *svc)
+{
+	return g_variant_new(IC_SERVICE_STATE_TYPE, (guint32)svc->state, svc->fw.major, svc->fw.minor, svc->msg.major,
+			     svc->msg.minor, svc->next_trans_id, svc->negotiate_trans_id, svc->answered_trans_id,
+			     svc->bad_messages);
+}
+
+/* Transaction ids a restored service may hold: far from wrapping. */
+#define IC_TRANS_ID_LIMIT (UINT64_C(1) << 62)
+
+int ic_service_restore(struct ic_service *svc, GVariant *v, bool open, const char *name, GError **error)
+{
+	if (saved_state_check_type(v, IC_SERVICE_STATE_TYPE, name, error) < 0)
+		return -EINVAL;
+	guint32 state;
+	struct ic_version fw, msg;
+	guint64 next, negotiate, answered, bad;
+	g_variant_get(v, IC_SERVICE_STATE_TYPE, &state, &fw.major, &fw.minor, &msg.major, &msg.minor, &next,
+		      &negotiate, &answered, &bad);
+	if (state > IC_REFUSED)
+		return saved_state_fail(error, "%s: unknown service state %u", name, state);
+	if (open != (state != IC_CLOSED))
+		return saved_state_fail(error, "%s: the service is %s on %s channel", name, ic_state_name(state),
+					open ? "an open" : "a closed");
+	if (state == IC_READY && (!ic_offered(svc->fw_versions, svc->n_fw, fw) ||
+				  !ic_offered(svc->msg_versions, svc->n_msg, msg)))
+		return saved_state_fail(error, "%s: agreed on versions %u.%u/%u.%u, which this service does not offer",
+					name, fw.major, fw.minor, msg.major, msg.minor);
+	if (next > IC_TRANS_ID_LIMIT || negotiate > next || answered > next)
+		return saved_state_fail(error, "%s: transaction ids %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+					"/%" G_GUINT64_FORMAT " out of order", name, next, negotiate, answered);
+	svc->state = (enum ic_state)state;
+	svc->fw = state == IC_READY ? fw : (struct ic_version){ 0, 0 };
+	svc->msg = state == IC_READY ? msg : (struct ic_version){ 0, 0 };
+	svc->next_trans_id = next;
+	svc->negotiate_trans_id = negotiate;
+	svc->answered_trans_id = answered;
+	svc->bad_messages = bad;
+	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/le.h"
+#include "hv/saved_state.h"
 #include "vsp/ic_heartbeat.h"
 
 /* Body: {u64 seq_num, u32 reserved[8]}. */
@@ -97,6 +98,57 @@ static void hb_packet(struct vsp_device *dev, const struct vsp_packet *pkt)
 	hb_publish(hb);
 }
 
+
+/* ---- saved state ---- */
+
+#define HB_STATE_TYPE "(" IC_SERVICE_STATE_TYPE "ttbttt)"
+
+static GVariant *hb_save(struct vsp_device *dev)
+{
+	struct ic_heartbeat *hb = vsp_device_priv(dev);
+	pthread_mutex_lock(&hb->lock);
+	uint64_t age = hb->last_answer_us ? (uint64_t)(g_get_monotonic_time() - hb->last_answer_us) / 1000 : UINT64_MAX;
+	GVariant *v = g_variant_new("(@" IC_SERVICE_STATE_TYPE "ttbttt)", ic_service_save(&hb->svc), hb->sent_seq,
+				    hb->sent_trans, hb->sent_us != 0, hb->st.beats, hb->st.seq, age);
+	pthread_mutex_unlock(&hb->lock);
+	return v;
+}
+
+static int hb_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct ic_heartbeat *hb = vsp_device_priv(dev);
+	if (saved_state_check_type(v, HB_STATE_TYPE, "heartbeat", error) < 0)
+		return -EINVAL;
+	g_autoptr(GVariant) svc = NULL;
+	guint64 sent_seq, sent_trans, beats, seq, age;
+	gboolean in_flight;
+	g_variant_get(v, "(@" IC_SERVICE_STATE_TYPE "ttbttt)", &svc, &sent_seq, &sent_trans, &in_flight, &beats, &seq,
+		      &age);
+	bool open = vsp_device_is_open(dev);
+	struct ic_service s = hb->svc;
+	if (ic_service_restore(&s, svc, open, "heartbeat", error) < 0)
+		return -EINVAL;
+	if (sent_trans > s.next_trans_id || (in_flight && (s.state != IC_READY || sent_trans == 0)))
+		return saved_state_fail(error, "heartbeat: beat %" G_GUINT64_FORMAT " in flight on transaction %" G_GUINT64_FORMAT,
+					sent_seq, sent_trans);
+	gint64 now = g_get_monotonic_time();
+	hb->svc = s;
+	hb->sent_seq = sent_seq;
+	hb->sent_trans = sent_trans;
+	/* A beat the guest has not answered yet may still be answered: its
+	 * request is in the restored ring. Its clock starts again now. */
+	hb->sent_us = in_flight ? now : 0;
+	pthread_mutex_lock(&hb->lock);
+	hb->st.beats = beats;
+	hb->st.seq = seq;
+	hb->last_answer_us = age == UINT64_MAX ? 0 : age >= (uint64_t)now / 1000 ? 1 : now - (gint64)age * 1000;
+	pthread_mutex_unlock(&hb->lock);
+	if (open)
+		hb->timer = ic_timer_start(hb->bus, IC_HEARTBEAT_PERIOD_MS, hb_tick, hb);
+	hb_publish(hb);
+	return 0;
+}
+
 static const struct vsp_device_class ic_heartbeat_class = {
 	.name = "heartbeat",
 	.type = IC_HEARTBEAT_CLASS,
@@ -104,6 +156,8 @@ static const struct vsp_device_class ic_heartbeat_class = {
 	.open = hb_open,
 	.packet = hb_packet,
 	.close = hb_close,
+	.save = hb_save,
+	.restore = hb_restore,
 };
 
 struct ic_heartbeat *ic_heartbeat_add(struct vsp_bus *bus, const struct vmbus_guid *instance)

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "hv/saved_state.h"
 #include "vsp/ic_kvp.h"
 #include "vsp/ic_kvp_msg.h"
 
@@ -307,6 +308,249 @@ static void kvp_close(struct vsp_device *dev)
 	kvp_publish(kvp);
 }
 
+
+/* ---- saved state ---- */
+
+/* service, request in flight (busy, transaction, op, pool, index, host
+ * write), sweep (on, pool, index, what it read so far), host writes
+ * waiting, the cache of each pool read, answered, counters. */
+#define KVP_STATE_TYPE "(" IC_SERVICE_STATE_TYPE "btyyum(yss)buua{ss}a(yss)aa{ss}bat)"
+#define KVP_STATE_FORMAT "(@" IC_SERVICE_STATE_TYPE "btyyu@m(yss)buu@a{ss}@a(yss)@aa{ss}b@at)"
+#define KVP_COUNTERS 6u
+
+static GVariant *kvp_table_save(GHashTable *t)
+{
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{ss}"));
+	g_autoptr(GList) keys = t ? g_list_sort(g_hash_table_get_keys(t), (GCompareFunc)strcmp) : NULL;
+	for (GList *l = keys; l; l = l->next)
+		g_variant_builder_add(&b, "{ss}", (const char *)l->data, (const char *)g_hash_table_lookup(t, l->data));
+	return g_variant_builder_end(&b);
+}
+
+static GVariant *kvp_op_save(const struct kvp_host_op *o)
+{
+	return g_variant_new("(yss)", o->op, o->key, o->value ? o->value : "");
+}
+
+static GVariant *kvp_save(struct vsp_device *dev)
+{
+	struct ic_kvp *kvp = vsp_device_priv(dev);
+	pthread_mutex_lock(&kvp->lock);
+	GVariantBuilder ops, cache;
+	g_variant_builder_init(&ops, G_VARIANT_TYPE("a(yss)"));
+	for (GList *l = kvp->host_ops.head; l; l = l->next)
+		g_variant_builder_add_value(&ops, kvp_op_save(l->data));
+	g_variant_builder_init(&cache, G_VARIANT_TYPE("aa{ss}"));
+	for (unsigned i = 0; i < KVP_NREAD; i++)
+		g_variant_builder_add_value(&cache, kvp_table_save(kvp->cache[i]));
+	const uint64_t counters[KVP_COUNTERS] = { kvp->st.requests, kvp->st.answers, kvp->st.sweeps,
+						  kvp->st.sets_done, kvp->st.failed, kvp->st.timeouts };
+	GVariant *cur = g_variant_new_maybe(G_VARIANT_TYPE("(yss)"), kvp->cur_host ? kvp_op_save(kvp->cur_host) : NULL);
+	GVariant *v = g_variant_new(KVP_STATE_FORMAT, ic_service_save(&kvp->svc), kvp->busy, kvp->cur_trans, kvp->cur_op,
+				    kvp->cur_pool, kvp->cur_index, cur, kvp->sweeping, kvp->sweep_pool, kvp->sweep_index,
+				    kvp_table_save(kvp->sweep_tab), g_variant_builder_end(&ops), g_variant_builder_end(&cache),
+				    kvp->answered,
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, counters, KVP_COUNTERS, sizeof(uint64_t)));
+	pthread_mutex_unlock(&kvp->lock);
+	return v;
+}
+
+/* What the guest reported: UTF-8 that fits the protocol's fields. */
+static bool kvp_entry_ok(const char *key, const char *value)
+{
+	return *key && strlen(key) < KVP_KEY_UTF8_MAX && strlen(value) < KVP_VALUE_UTF8_MAX &&
+	       g_utf8_validate(key, -1, NULL) && g_utf8_validate(value, -1, NULL);
+}
+
+static GHashTable *kvp_table_restore(GVariant *v, const char *what, GError **error)
+{
+	if (g_variant_n_children(v) > IC_KVP_POOL_MAX) {
+		saved_state_fail(error, "kvp: %s: %zu entries, more than %u", what, (size_t)g_variant_n_children(v),
+				 IC_KVP_POOL_MAX);
+		return NULL;
+	}
+	GHashTable *t = kvp_table_new();
+	GVariantIter it;
+	const char *k, *val;
+	g_variant_iter_init(&it, v);
+	while (g_variant_iter_next(&it, "{&s&s}", &k, &val)) {
+		if (!kvp_entry_ok(k, val) || g_hash_table_contains(t, k)) {
+			saved_state_fail(error, "kvp: %s: an entry the guest could not have sent", what);
+			g_hash_table_unref(t);
+			return NULL;
+		}
+		g_hash_table_insert(t, g_strdup(k), g_strdup(val));
+	}
+	return t;
+}
+
+/* A host write that would be queued (kvp_queue's checks), or NULL. */
+static struct kvp_host_op *kvp_op_restore(GVariant *v)
+{
+	guint8 op;
+	const char *key, *value;
+	g_variant_get(v, "(y&s&s)", &op, &key, &value);
+	uint8_t body[KVP_BODY_MAX];
+	long n = op == KVP_OP_SET ? kvp_msg_build_set(body, sizeof(body), KVP_POOL_EXTERNAL, key, value)
+	       : op == KVP_OP_DELETE && !*value ? kvp_msg_build_delete(body, sizeof(body), KVP_POOL_EXTERNAL, key)
+					       : -EINVAL;
+	if (n < 0)
+		return NULL;
+	struct kvp_host_op *o = g_new0(struct kvp_host_op, 1);
+	o->op = op;
+	o->key = g_strdup(key);
+	o->value = op == KVP_OP_SET ? g_strdup(value) : NULL;
+	return o;
+}
+
+static gboolean kvp_on_restored(gpointer data)
+{
+	struct ic_kvp *kvp = data;
+	if (vsp_device_is_open(kvp->dev))
+		kvp_pump(kvp);
+	kvp_publish(kvp);
+	return G_SOURCE_REMOVE;
+}
+
+struct kvp_restored {
+	GHashTable *sweep_tab, *cache[KVP_NREAD];
+	GQueue ops;
+	struct kvp_host_op *cur;
+};
+
+static void kvp_restored_clear(struct kvp_restored *r)
+{
+	g_clear_pointer(&r->sweep_tab, g_hash_table_unref);
+	for (unsigned i = 0; i < KVP_NREAD; i++)
+		g_clear_pointer(&r->cache[i], g_hash_table_unref);
+	g_queue_clear_full(&r->ops, (GDestroyNotify)kvp_host_op_free);
+	kvp_host_op_free(r->cur);
+	r->cur = NULL;
+}
+
+static bool kvp_pool_read(uint8_t pool)
+{
+	for (unsigned i = 0; i < KVP_NREAD; i++)
+		if (kvp_read_pools[i] == pool)
+			return true;
+	return false;
+}
+
+static int kvp_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct ic_kvp *kvp = vsp_device_priv(dev);
+	if (saved_state_check_type(v, KVP_STATE_TYPE, "kvp", error) < 0)
+		return -EINVAL;
+	g_autoptr(GVariant) svc = NULL, cur = NULL, sweep = NULL, ops = NULL, cache = NULL, counters = NULL;
+	gboolean busy, sweeping, answered;
+	guint64 cur_trans;
+	guint8 cur_op, cur_pool;
+	guint32 cur_index, sweep_pool, sweep_index;
+	g_variant_get(v, KVP_STATE_FORMAT, &svc, &busy, &cur_trans, &cur_op, &cur_pool, &cur_index, &cur, &sweeping,
+		      &sweep_pool, &sweep_index, &sweep, &ops, &cache, &answered, &counters);
+	bool open = vsp_device_is_open(dev);
+	struct ic_service s = kvp->svc;
+	if (ic_service_restore(&s, svc, open, "kvp", error) < 0)
+		return -EINVAL;
+	struct kvp_restored r = { 0 };
+	g_queue_init(&r.ops);
+	int e = 0;
+	g_autoptr(GVariant) curv = g_variant_get_maybe(cur);
+	gsize nc;
+	const uint64_t *cnt = g_variant_get_fixed_array(counters, &nc, sizeof(uint64_t));
+	if (nc != KVP_COUNTERS)
+		e = saved_state_fail(error, "kvp: %zu counters, not %u", (size_t)nc, KVP_COUNTERS);
+	else if (busy && (s.state != IC_READY || cur_trans == 0 || cur_trans > s.next_trans_id))
+		e = saved_state_fail(error, "kvp: a request in flight on transaction %" G_GUINT64_FORMAT " (service %s)",
+				     cur_trans, ic_state_name(s.state));
+	else if (busy && cur_op == KVP_OP_ENUMERATE && (curv || !kvp_pool_read(cur_pool) || cur_index >= IC_KVP_POOL_MAX))
+		e = saved_state_fail(error, "kvp: an enumeration of pool %u index %u in flight", cur_pool, cur_index);
+	else if (busy && cur_op != KVP_OP_ENUMERATE &&
+		 (!curv || cur_pool != KVP_POOL_EXTERNAL || !(r.cur = kvp_op_restore(curv)) || r.cur->op != cur_op))
+		e = saved_state_fail(error, "kvp: the host write in flight (op %u, pool %u) is not one", cur_op, cur_pool);
+	else if (!busy && curv)
+		e = saved_state_fail(error, "kvp: a host write in flight with no request");
+	else if (sweeping && (s.state != IC_READY || sweep_pool >= KVP_NREAD || sweep_index >= IC_KVP_POOL_MAX))
+		e = saved_state_fail(error, "kvp: a sweep at pool %u index %u", sweep_pool, sweep_index);
+	else if (!sweeping && g_variant_n_children(sweep))
+		e = saved_state_fail(error, "kvp: entries of a sweep that does not run");
+	else if (!(r.sweep_tab = kvp_table_restore(sweep, "the sweep", error)))
+		e = -EINVAL;
+	else if (g_variant_n_children(ops) > IC_KVP_QUEUE_MAX)
+		e = saved_state_fail(error, "kvp: %zu host writes waiting, more than %u", (size_t)g_variant_n_children(ops),
+				     IC_KVP_QUEUE_MAX);
+	else if (g_variant_n_children(cache) != KVP_NREAD)
+		e = saved_state_fail(error, "kvp: %zu pools cached, not %zu", (size_t)g_variant_n_children(cache),
+				     (size_t)KVP_NREAD);
+	for (gsize i = 0; e == 0 && i < g_variant_n_children(ops); i++) {
+		g_autoptr(GVariant) o = g_variant_get_child_value(ops, i);
+		struct kvp_host_op *op = kvp_op_restore(o);
+		if (!op)
+			e = saved_state_fail(error, "kvp: waiting host write %zu is not one", (size_t)i);
+		else
+			g_queue_push_tail(&r.ops, op);
+	}
+	for (unsigned i = 0; e == 0 && i < KVP_NREAD; i++) {
+		g_autoptr(GVariant) t = g_variant_get_child_value(cache, i);
+		if (!(r.cache[i] = kvp_table_restore(t, "the cache", error)))
+			e = -EINVAL;
+	}
+	/* A closed channel took all of it (kvp_close). */
+	if (e == 0 && !open && (busy || sweeping || r.ops.length || answered ||
+				g_hash_table_size(r.cache[0]) || g_hash_table_size(r.cache[1])))
+		e = saved_state_fail(error, "kvp: requests, writes or answers on a closed channel");
+	if (e < 0) {
+		kvp_restored_clear(&r);
+		return e;
+	}
+	kvp->svc = s;
+	kvp->busy = busy;
+	kvp->cur_trans = busy ? cur_trans : 0;
+	kvp->cur_op = cur_op;
+	kvp->cur_pool = cur_pool;
+	kvp->cur_index = cur_index;
+	kvp->cur_host = g_steal_pointer(&r.cur);
+	kvp->sweeping = sweeping;
+	kvp->sweep_pool = sweep_pool;
+	kvp->sweep_index = sweep_index;
+	g_clear_pointer(&kvp->sweep_tab, g_hash_table_unref);
+	kvp->sweep_tab = sweeping ? g_steal_pointer(&r.sweep_tab) : NULL;
+	pthread_mutex_lock(&kvp->lock);
+	g_queue_clear_full(&kvp->host_ops, (GDestroyNotify)kvp_host_op_free);
+	kvp->host_ops = r.ops;
+	g_queue_init(&r.ops);
+	for (unsigned i = 0; i < KVP_NREAD; i++) {
+		g_hash_table_unref(kvp->cache[i]);
+		kvp->cache[i] = g_steal_pointer(&r.cache[i]);
+	}
+	kvp->answered = answered;
+	kvp->st.requests = cnt[0];
+	kvp->st.answers = cnt[1];
+	kvp->st.sweeps = cnt[2];
+	kvp->st.sets_done = cnt[3];
+	kvp->st.failed = cnt[4];
+	kvp->st.timeouts = cnt[5];
+	kvp_count_entries(kvp);
+	pthread_mutex_unlock(&kvp->lock);
+	kvp_restored_clear(&r);
+	if (open) {
+		kvp->refresh = ic_timer_start(kvp->bus, IC_KVP_REFRESH_MS, kvp_on_refresh, kvp);
+		if (busy) {
+			/* The request is in the restored ring; its patience starts again. */
+			kvp->timeout = g_timeout_source_new(IC_KVP_ANSWER_MS);
+			g_source_set_callback(kvp->timeout, kvp_on_timeout, kvp, NULL);
+			g_source_attach(kvp->timeout, vsp_bus_context(kvp->bus));
+		}
+		GSource *now = g_idle_source_new();
+		g_source_set_callback(now, kvp_on_restored, kvp, NULL);
+		g_source_attach(now, vsp_bus_context(kvp->bus));
+		g_source_unref(now);
+	}
+	kvp_publish(kvp);
+	return 0;
+}
+
 static const struct vsp_device_class ic_kvp_class = {
 	.name = "kvp",
 	.type = IC_KVP_CLASS,
@@ -315,6 +559,8 @@ static const struct vsp_device_class ic_kvp_class = {
 	.packet = kvp_packet,
 	.writable = kvp_writable,
 	.close = kvp_close,
+	.save = kvp_save,
+	.restore = kvp_restore,
 };
 
 struct ic_kvp *ic_kvp_add(struct vsp_bus *bus, const struct vmbus_guid *instance)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hv/le.h"
+#include "hv/saved_state.h"
 #include "vsp/ic_shutdown.h"
 
 /* Body: {u32 reason_code, u32 timeout_seconds, u32 flags, u8 display_message[2048]}. */
@@ -106,6 +107,41 @@ int ic_shutdown_request(struct ic_shutdown *sd, enum ic_shutdown_kind kind, cons
 	return c.result;
 }
 
+
+/* ---- saved state ---- */
+
+#define SD_STATE_TYPE "(" IC_SERVICE_STATE_TYPE "ttu)"
+
+static GVariant *sd_save(struct vsp_device *dev)
+{
+	struct ic_shutdown *sd = vsp_device_priv(dev);
+	pthread_mutex_lock(&sd->lock);
+	GVariant *v = g_variant_new("(@" IC_SERVICE_STATE_TYPE "ttu)", ic_service_save(&sd->svc), sd->st.requests,
+				    sd->st.answers, sd->st.last_status);
+	pthread_mutex_unlock(&sd->lock);
+	return v;
+}
+
+static int sd_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct ic_shutdown *sd = vsp_device_priv(dev);
+	if (saved_state_check_type(v, SD_STATE_TYPE, "shutdown", error) < 0)
+		return -EINVAL;
+	g_autoptr(GVariant) svc = NULL;
+	guint64 requests, answers;
+	guint32 status;
+	g_variant_get(v, "(@" IC_SERVICE_STATE_TYPE "ttu)", &svc, &requests, &answers, &status);
+	if (ic_service_restore(&sd->svc, svc, vsp_device_is_open(dev), "shutdown", error) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&sd->lock);
+	sd->st.requests = requests;
+	sd->st.answers = answers;
+	sd->st.last_status = status;
+	pthread_mutex_unlock(&sd->lock);
+	sd_publish(sd);
+	return 0;
+}
+
 static const struct vsp_device_class ic_shutdown_class = {
 	.name = "shutdown",
 	.type = IC_SHUTDOWN_CLASS,
@@ -113,6 +149,8 @@ static const struct vsp_device_class ic_shutdown_class = {
 	.open = sd_open,
 	.packet = sd_packet,
 	.close = sd_close,
+	.save = sd_save,
+	.restore = sd_restore,
 };
 
 struct ic_shutdown *ic_shutdown_add(struct vsp_bus *bus, const struct vmbus_guid *instance)

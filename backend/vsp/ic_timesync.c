@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "hv/le.h"
+#include "hv/saved_state.h"
 #include "vsp/ic_timesync.h"
 
 /* v4 body: {u64 parent_time, u64 vm_reference_time, u8 flags, i8 leap, i8 stratum, u8 rsvd[3]}. */
@@ -116,6 +117,58 @@ static void ts_packet(struct vsp_device *dev, const struct vsp_packet *pkt)
 	ts_publish(ts);
 }
 
+
+/* ---- saved state ---- */
+
+#define TS_STATE_TYPE "(" IC_SERVICE_STATE_TYPE "ttt)"
+
+static GVariant *ts_save(struct vsp_device *dev)
+{
+	struct ic_timesync *ts = vsp_device_priv(dev);
+	pthread_mutex_lock(&ts->lock);
+	GVariant *v = g_variant_new("(@" IC_SERVICE_STATE_TYPE "ttt)", ic_service_save(&ts->svc), ts->st.syncs,
+				    ts->st.samples, ts->st.answers);
+	pthread_mutex_unlock(&ts->lock);
+	return v;
+}
+
+static gboolean ts_on_restored(gpointer data)
+{
+	ts_send(data);
+	ts_publish(data);
+	return G_SOURCE_REMOVE;
+}
+
+static int ts_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct ic_timesync *ts = vsp_device_priv(dev);
+	if (saved_state_check_type(v, TS_STATE_TYPE, "timesync", error) < 0)
+		return -EINVAL;
+	g_autoptr(GVariant) svc = NULL;
+	guint64 syncs, samples, answers;
+	g_variant_get(v, "(@" IC_SERVICE_STATE_TYPE "ttt)", &svc, &syncs, &samples, &answers);
+	bool open = vsp_device_is_open(dev);
+	if (ic_service_restore(&ts->svc, svc, open, "timesync", error) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&ts->lock);
+	ts->st.syncs = syncs;
+	ts->st.samples = samples;
+	ts->st.answers = answers;
+	pthread_mutex_unlock(&ts->lock);
+	/* The guest's clock stood still while the VM was saved: the first
+	 * message after the restore steps it (SYNC), as Hyper-V does. */
+	ts->synced = false;
+	if (open) {
+		ts->timer = ic_timer_start(ts->bus, IC_TIMESYNC_PERIOD_MS, ts_tick, ts);
+		GSource *now = g_idle_source_new();
+		g_source_set_callback(now, ts_on_restored, ts, NULL);
+		g_source_attach(now, vsp_bus_context(ts->bus));
+		g_source_unref(now);
+	}
+	ts_publish(ts);
+	return 0;
+}
+
 static const struct vsp_device_class ic_timesync_class = {
 	.name = "timesync",
 	.type = IC_TIMESYNC_CLASS,
@@ -123,6 +176,8 @@ static const struct vsp_device_class ic_timesync_class = {
 	.open = ts_open,
 	.packet = ts_packet,
 	.close = ts_close,
+	.save = ts_save,
+	.restore = ts_restore,
 };
 
 struct ic_timesync *ic_timesync_add(struct vsp_bus *bus, const struct vmbus_guid *instance)

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "hv/saved_state.h"
 #include "hv/vmbus_ring.h"
 #include "vsp/synth_kbd.h"
 #include "vsp/synth_kbd_msg.h"
@@ -314,6 +315,99 @@ static void kbd_close(struct vsp_device *dev)
 	pthread_mutex_unlock(&k->lock);
 }
 
+
+/* ---- saved state ---- */
+
+#define KBD_COUNTERS 5u
+/* phase, version, LEDs, strokes waiting (oldest first), keys held, counters */
+#define KBD_STATE_TYPE   "(uubqa(yu)atat)"
+#define KBD_STATE_FORMAT "(uubq@a(yu)@at@at)"
+#define KBD_INFO_ALL (SYNTH_KBD_INFO_UNICODE | SYNTH_KBD_INFO_BREAK | SYNTH_KBD_INFO_E0 | SYNTH_KBD_INFO_E1)
+
+static GVariant *kbd_save(struct vsp_device *dev)
+{
+	struct synth_kbd *k = vsp_device_priv(dev);
+	pthread_mutex_lock(&k->lock);
+	GVariantBuilder q;
+	g_variant_builder_init(&q, G_VARIANT_TYPE("a(yu)"));
+	for (unsigned i = 0; i < k->st.queued; i++) {
+		const struct synth_kbd_stroke *s = &k->queue[(k->head + i) % SYNTH_KBD_QUEUE_MAX];
+		g_variant_builder_add(&q, "(yu)", s->make_code, s->info);
+	}
+	const uint64_t counters[KBD_COUNTERS] = { k->st.keys, k->st.events, k->st.dropped, k->st.bad,
+						  k->st.negotiations };
+	GVariant *v = g_variant_new(KBD_STATE_FORMAT, (guint32)k->st.phase, k->st.version, k->st.leds_known,
+				    k->st.leds, g_variant_builder_end(&q),
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, k->held, KBD_HELD_WORDS,
+							      sizeof(uint64_t)),
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, counters, KBD_COUNTERS,
+							      sizeof(uint64_t)));
+	pthread_mutex_unlock(&k->lock);
+	return v;
+}
+
+static int kbd_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct synth_kbd *k = vsp_device_priv(dev);
+	if (saved_state_check_type(v, KBD_STATE_TYPE, "keyboard", error) < 0)
+		return -EINVAL;
+	guint32 phase, version;
+	gboolean leds_known;
+	guint16 leds;
+	g_autoptr(GVariant) q = NULL, held = NULL, counters = NULL;
+	g_variant_get(v, KBD_STATE_FORMAT, &phase, &version, &leds_known, &leds, &q, &held, &counters);
+	bool open = vsp_device_is_open(dev);
+	gsize nq = g_variant_n_children(q), nh, nc;
+	const uint64_t *h = g_variant_get_fixed_array(held, &nh, sizeof(uint64_t));
+	const uint64_t *c = g_variant_get_fixed_array(counters, &nc, sizeof(uint64_t));
+	if (phase > SYNTH_KBD_REFUSED || open != (phase != SYNTH_KBD_CLOSED))
+		return saved_state_fail(error, "keyboard: phase %u on %s channel", phase, open ? "an open" : "a closed");
+	if (nq > SYNTH_KBD_QUEUE_MAX || (nq && phase != SYNTH_KBD_READY))
+		return saved_state_fail(error, "keyboard: %zu strokes waiting in phase %s", (size_t)nq,
+					synth_kbd_phase_name(phase));
+	if (nh != KBD_HELD_WORDS || nc != KBD_COUNTERS)
+		return saved_state_fail(error, "keyboard: %zu words of held keys, %zu counters", (size_t)nh, (size_t)nc);
+	/* Only keys of the table can be held, and only by a keyboard the guest has. */
+	for (unsigned code = 0; code < KEYMAP_XT_EVDEV_LIMIT; code++)
+		if (held_test(h, (uint16_t)code) && (phase != SYNTH_KBD_READY || !keymap_xt_find((uint16_t)code) ||
+						     (keymap_xt_find((uint16_t)code)->flags & KEYMAP_XT_PRESS_ONLY)))
+			return saved_state_fail(error, "keyboard: key %u held", code);
+	struct synth_kbd_stroke strokes[SYNTH_KBD_QUEUE_MAX];
+	for (gsize i = 0; i < nq; i++) {
+		guint8 make;
+		guint32 info;
+		g_variant_get_child(q, i, "(yu)", &make, &info);
+		if (make > 0x7f || (info & ~KBD_INFO_ALL))
+			return saved_state_fail(error, "keyboard: a waiting stroke %#x (%#x)", make, info);
+		strokes[i] = (struct synth_kbd_stroke){ make, info };
+	}
+	pthread_mutex_lock(&k->lock);
+	k->st.phase = (enum synth_kbd_phase)phase;
+	k->st.version = version;
+	k->st.leds_known = leds_known;
+	k->st.leds = leds;
+	memcpy(k->queue, strokes, nq * sizeof(strokes[0]));
+	k->head = 0;
+	k->st.queued = (unsigned)nq;
+	memcpy(k->held, h, sizeof(k->held));
+	k->st.held = held_count(k->held);
+	k->st.keys = c[0];
+	k->st.events = c[1];
+	k->st.dropped = c[2];
+	k->st.bad = c[3];
+	k->st.negotiations = c[4];
+	k->credit = k->burst;
+	bool kick = nq > 0 && !k->kick_pending;
+	if (kick)
+		k->kick_pending = true;
+	pthread_mutex_unlock(&k->lock);
+	k->credit_at_us = g_get_monotonic_time();
+	/* What waits goes out once the bus runs again. */
+	if (kick)
+		vsp_bus_invoke(k->bus, kbd_on_kick, k);
+	return 0;
+}
+
 static const struct vsp_device_class synth_kbd_class = {
 	.name = "keyboard",
 	.type = SYNTH_KBD_CLASS,
@@ -322,6 +416,8 @@ static const struct vsp_device_class synth_kbd_class = {
 	.packet = kbd_packet,
 	.writable = kbd_writable,
 	.close = kbd_close,
+	.save = kbd_save,
+	.restore = kbd_restore,
 };
 
 struct synth_kbd *synth_kbd_add(struct vsp_bus *bus, const struct vmbus_guid *instance)

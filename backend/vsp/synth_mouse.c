@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv/saved_state.h"
 #include "hv/vmbus_ring.h"
 #include "vsp/input.h"
 #include "vsp/synth_mouse.h"
@@ -221,6 +222,88 @@ static void mouse_close(struct vsp_device *dev)
 	pthread_mutex_unlock(&m->lock);
 }
 
+
+/* ---- saved state ---- */
+
+#define MOUSE_COUNTERS 6u
+/* phase, version, position and buttons, reports waiting (oldest first), counters */
+#define MOUSE_STATE_TYPE   "(uuqqua(qqyyy)at)"
+#define MOUSE_STATE_FORMAT "(uuqqu@a(qqyyy)@at)"
+
+static GVariant *mouse_save(struct vsp_device *dev)
+{
+	struct synth_mouse *m = vsp_device_priv(dev);
+	pthread_mutex_lock(&m->lock);
+	GVariantBuilder q;
+	g_variant_builder_init(&q, G_VARIANT_TYPE("a(qqyyy)"));
+	for (unsigned i = 0; i < m->st.queued; i++) {
+		const struct synth_mouse_report *r = &m->queue[(m->head + i) % SYNTH_MOUSE_QUEUE_MAX];
+		g_variant_builder_add(&q, "(qqyyy)", r->x, r->y, r->buttons, (guint8)r->wheel, (guint8)r->hwheel);
+	}
+	const uint64_t counters[MOUSE_COUNTERS] = { m->st.calls, m->st.sent, m->st.coalesced, m->st.dropped, m->st.bad,
+						    m->st.negotiations };
+	GVariant *v = g_variant_new(MOUSE_STATE_FORMAT, (guint32)m->st.phase, m->st.version, m->st.x, m->st.y,
+				    m->st.buttons, g_variant_builder_end(&q),
+				    g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, counters, MOUSE_COUNTERS,
+							      sizeof(uint64_t)));
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+static int mouse_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct synth_mouse *m = vsp_device_priv(dev);
+	if (saved_state_check_type(v, MOUSE_STATE_TYPE, "mouse", error) < 0)
+		return -EINVAL;
+	guint32 phase, version, buttons;
+	guint16 x, y;
+	g_autoptr(GVariant) q = NULL, counters = NULL;
+	g_variant_get(v, MOUSE_STATE_FORMAT, &phase, &version, &x, &y, &buttons, &q, &counters);
+	bool open = vsp_device_is_open(dev);
+	gsize nq = g_variant_n_children(q), nc;
+	const uint64_t *c = g_variant_get_fixed_array(counters, &nc, sizeof(uint64_t));
+	if (phase > SYNTH_MOUSE_REFUSED || open != (phase != SYNTH_MOUSE_CLOSED))
+		return saved_state_fail(error, "mouse: phase %u on %s channel", phase, open ? "an open" : "a closed");
+	if (nq > SYNTH_MOUSE_QUEUE_MAX || (nq && phase != SYNTH_MOUSE_READY) || nc != MOUSE_COUNTERS)
+		return saved_state_fail(error, "mouse: %zu reports waiting in phase %s, %zu counters", (size_t)nq,
+					synth_mouse_phase_name(phase), (size_t)nc);
+	if (x > INPUT_ABS_MAX || y > INPUT_ABS_MAX || (buttons & ~INPUT_BUTTONS_ALL))
+		return saved_state_fail(error, "mouse: pointer at %u,%u with buttons %#x", x, y, buttons);
+	struct synth_mouse_report reports[SYNTH_MOUSE_QUEUE_MAX];
+	for (gsize i = 0; i < nq; i++) {
+		guint16 rx, ry;
+		guint8 b, w, hw;
+		g_variant_get_child(q, i, "(qqyyy)", &rx, &ry, &b, &w, &hw);
+		/* As synth_mouse_report makes them: steps of at most a report's worth. */
+		if (rx > INPUT_ABS_MAX || ry > INPUT_ABS_MAX || (b & ~INPUT_BUTTONS_ALL) ||
+		    abs((int8_t)w) > SYNTH_MOUSE_WHEEL_REPORT_MAX || abs((int8_t)hw) > SYNTH_MOUSE_WHEEL_REPORT_MAX)
+			return saved_state_fail(error, "mouse: a waiting report (%u,%u, buttons %#x)", rx, ry, b);
+		reports[i] = (struct synth_mouse_report){ rx, ry, b, (int8_t)w, (int8_t)hw };
+	}
+	pthread_mutex_lock(&m->lock);
+	m->st.phase = (enum synth_mouse_phase)phase;
+	m->st.version = version;
+	m->st.x = x;
+	m->st.y = y;
+	m->st.buttons = buttons;
+	memcpy(m->queue, reports, nq * sizeof(reports[0]));
+	m->head = 0;
+	m->st.queued = (unsigned)nq;
+	m->st.calls = c[0];
+	m->st.sent = c[1];
+	m->st.coalesced = c[2];
+	m->st.dropped = c[3];
+	m->st.bad = c[4];
+	m->st.negotiations = c[5];
+	bool kick = nq > 0 && !m->kick_pending;
+	if (kick)
+		m->kick_pending = true;
+	pthread_mutex_unlock(&m->lock);
+	if (kick)
+		vsp_bus_invoke(m->bus, mouse_on_kick, m);
+	return 0;
+}
+
 static const struct vsp_device_class synth_mouse_class = {
 	.name = "mouse",
 	.type = SYNTH_MOUSE_CLASS,
@@ -232,6 +315,8 @@ static const struct vsp_device_class synth_mouse_class = {
 	.packet = mouse_packet,
 	.writable = mouse_writable,
 	.close = mouse_close,
+	.save = mouse_save,
+	.restore = mouse_restore,
 };
 
 struct synth_mouse *synth_mouse_add(struct vsp_bus *bus, const struct vmbus_guid *instance)

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hv/saved_state.h"
 #include "hv/vmbus_ring.h"
 #include "vsp/synthvid.h"
 
@@ -43,6 +44,7 @@ struct synthvid {
 	struct synthvid_output mode;     /* RUNNING */
 	bool pointer_visible;
 	int32_t pointer_x, pointer_y;
+	struct display_cursor shape;     /* the last ARGB shape (argb owned), for a saved state */
 	GQueue tx;                       /* struct synthvid_tx, waiting for room */
 
 	pthread_mutex_t lock;            /* what other threads read */
@@ -347,6 +349,9 @@ static void sv_on_shape(struct synthvid *sv, const struct synthvid_msg *m)
 	}
 	struct display_cursor c = { m->shape.width, m->shape.height, m->shape.hot_x, m->shape.hot_y, m->shape.image };
 	display_set_cursor(sv->cfg.display, sv->pointer_visible, sv->pointer_x, sv->pointer_y, &c);
+	g_free((void *)sv->shape.argb);
+	sv->shape = c;
+	sv->shape.argb = g_memdup2(c.argb, (size_t)c.w * c.h * 4u);
 	SV_COUNT(sv, shapes, 1);
 }
 
@@ -405,6 +410,192 @@ static void sv_close(struct vsp_device *dev)
 	sv_publish(sv);
 }
 
+
+/* ---- saved state ---- */
+
+#define SV_COUNTERS 10u
+/* phase, version, VRAM kind and place, mode, pointer, shape, messages
+ * waiting for room, counters, the last dirt's bounding box */
+#define SV_STATE_TYPE   "(uuut(buyuuu)(bii)m(uuuuay)a(tay)at(uuuu))"
+#define SV_STATE_FORMAT "(uuut(buyuuu)(bii)@m(uuuuay)@a(tay)@at(uuuu))"
+
+static GVariant *sv_save(struct vsp_device *dev)
+{
+	struct synthvid *sv = vsp_device_priv(dev);
+	GVariantBuilder tx;
+	g_variant_builder_init(&tx, G_VARIANT_TYPE("a(tay)"));
+	for (GList *l = sv->tx.head; l; l = l->next) {
+		const struct synthvid_tx *t = l->data;
+		g_variant_builder_add(&tx, "(t@ay)", t->trans_id, saved_state_blob(t->data, t->len));
+	}
+	GVariant *shape = sv->shape.argb
+		? g_variant_new("(uuuu@ay)", sv->shape.w, sv->shape.h, sv->shape.hot_x, sv->shape.hot_y,
+				saved_state_blob(sv->shape.argb, (size_t)sv->shape.w * sv->shape.h * 4u))
+		: NULL;
+	pthread_mutex_lock(&sv->lock);
+	const struct synthvid_state *st = &sv->st;
+	const uint64_t counters[SV_COUNTERS] = { st->opens, st->situations, st->dirt, st->dirt_rects, st->pointer,
+						 st->shapes, st->vram_refused, st->unsupported, st->bad, st->tx_dropped };
+	struct display_rect d = st->last_dirt;
+	pthread_mutex_unlock(&sv->lock);
+	const struct synthvid_output *o = &sv->mode;
+	return g_variant_new(SV_STATE_FORMAT, (guint32)sv->phase, sv->version, (guint32)sv->vram_kind, sv->vram_gpa,
+			     o->active, o->vram_offset, o->depth, o->width, o->height, o->pitch, sv->pointer_visible,
+			     sv->pointer_x, sv->pointer_y, g_variant_new_maybe(G_VARIANT_TYPE("(uuuuay)"), shape),
+			     g_variant_builder_end(&tx),
+			     g_variant_new_fixed_array(G_VARIANT_TYPE_UINT64, counters, SV_COUNTERS, sizeof(uint64_t)),
+			     d.x, d.y, d.w, d.h);
+}
+
+static gboolean sv_on_restored(gpointer data)
+{
+	struct synthvid *sv = data;
+	if (vsp_device_is_open(sv->dev))
+		sv_flush(sv);
+	return G_SOURCE_REMOVE;
+}
+
+/* Everything of a saved state that can be refused, before any of it is used. */
+static int sv_check(struct synthvid *sv, bool open, uint32_t phase, uint32_t version, uint32_t kind, uint64_t gpa,
+		    const struct synthvid_output *mode, GVariant *shape, GVariant *tx, GVariant *counters,
+		    GError **error)
+{
+	if (phase > SYNTHVID_RUNNING || open != (phase != SYNTHVID_CLOSED))
+		return saved_state_fail(error, "video: phase %u on %s channel", phase, open ? "an open" : "a closed");
+	bool negotiated = phase >= SYNTHVID_NEGOTIATED;
+	if (negotiated ? version != SYNTHVID_VERSION_WIN10 && version != SYNTHVID_VERSION_WIN8 : version != 0)
+		return saved_state_fail(error, "video: version %#x in phase %s", version, synthvid_phase_name(phase));
+	if (phase >= SYNTHVID_VRAM) {
+		int k = synthvid_vram_classify(sv->cfg.ram, sv->cfg.window_start, sv->cfg.window_end, gpa, sv->vram_size);
+		if ((kind != SYNTHVID_VRAM_MMIO && kind != SYNTHVID_VRAM_RAM) || k != (int)kind)
+			return saved_state_fail(error, "video: VRAM (%s) at %#" G_GINT64_MODIFIER "x cannot be there",
+						synthvid_vram_kind_name(kind), gpa);
+	} else if (kind != SYNTHVID_VRAM_NONE) {
+		return saved_state_fail(error, "video: VRAM placed in phase %s", synthvid_phase_name(phase));
+	}
+	if (phase == SYNTHVID_RUNNING && (!mode->active || synthvid_output_check(mode, sv->vram_size) < 0))
+		return saved_state_fail(error, "video: the mode %ux%u (pitch %u at %u) does not fit the VRAM", mode->width,
+					mode->height, mode->pitch, mode->vram_offset);
+	if (shape) {
+		guint32 w, h, hx, hy;
+		g_autoptr(GVariant) img = NULL;
+		g_variant_get(shape, "(uuuu@ay)", &w, &h, &hx, &hy, &img);
+		if (w == 0 || h == 0 || w > SYNTHVID_CURSOR_MAX_SIDE || h > SYNTHVID_CURSOR_MAX_SIDE || hx >= w ||
+		    hy >= h || g_variant_n_children(img) != (gsize)w * h * 4u)
+			return saved_state_fail(error, "video: a %ux%u pointer shape", w, h);
+	}
+	gsize ntx = g_variant_n_children(tx);
+	if (ntx > SYNTHVID_TX_QUEUE_MAX || (ntx && !open))
+		return saved_state_fail(error, "video: %zu messages waiting", (size_t)ntx);
+	for (gsize i = 0; i < ntx; i++) {
+		g_autoptr(GVariant) m = NULL;
+		g_variant_get_child(tx, i, "(t@ay)", NULL, &m);
+		gsize len = g_variant_n_children(m);
+		if (len == 0 || len > SYNTHVID_HOST_MSG_MAX)
+			return saved_state_fail(error, "video: a waiting message of %zu bytes", (size_t)len);
+	}
+	if (g_variant_n_children(counters) != SV_COUNTERS)
+		return saved_state_fail(error, "video: %zu counters, not %u", (size_t)g_variant_n_children(counters),
+					SV_COUNTERS);
+	return 0;
+}
+
+static int sv_restore(struct vsp_device *dev, GVariant *v, GError **error)
+{
+	struct synthvid *sv = vsp_device_priv(dev);
+	if (saved_state_check_type(v, SV_STATE_TYPE, "video", error) < 0)
+		return -EINVAL;
+	guint32 phase, version, kind;
+	guint64 gpa;
+	gboolean active, visible;
+	guint8 depth;
+	struct synthvid_output mode;
+	gint32 px, py;
+	struct display_rect d;
+	g_autoptr(GVariant) shape_m = NULL, tx = NULL, counters = NULL;
+	g_variant_get(v, SV_STATE_FORMAT, &phase, &version, &kind, &gpa, &active, &mode.vram_offset, &depth, &mode.width,
+		      &mode.height, &mode.pitch, &visible, &px, &py, &shape_m, &tx, &counters, &d.x, &d.y, &d.w, &d.h);
+	mode.active = active;
+	mode.depth = depth;
+	g_autoptr(GVariant) shape = g_variant_get_maybe(shape_m);
+	bool open = vsp_device_is_open(dev);
+	if (sv_check(sv, open, phase, version, kind, gpa, &mode, shape, tx, counters, error) < 0)
+		return -EINVAL;
+	if (kind == SYNTHVID_VRAM_MMIO && sv->cfg.host.map_vram(sv->cfg.host.opaque, gpa, sv->memfd, sv->vram_size) < 0)
+		return saved_state_fail(error, "video: VRAM cannot be mapped at %#" G_GINT64_MODIFIER "x again", gpa);
+	sv->phase = phase;
+	sv->version = version;
+	sv->vram_kind = kind;
+	sv->vram_gpa = gpa;
+	sv->ram_vram = kind == SYNTHVID_VRAM_RAM ? guest_ram_ptr(sv->cfg.ram, gpa, sv->vram_size) : NULL;
+	sv->mode = mode;
+	sv->pointer_visible = visible;
+	sv->pointer_x = px;
+	sv->pointer_y = py;
+	g_free((void *)sv->shape.argb);
+	sv->shape = (struct display_cursor){ 0 };
+	if (shape) {
+		g_autoptr(GVariant) img = NULL;
+		g_variant_get(shape, "(uuuu@ay)", &sv->shape.w, &sv->shape.h, &sv->shape.hot_x, &sv->shape.hot_y, &img);
+		size_t n;
+		sv->shape.argb = g_memdup2(saved_state_blob_peek(img, &n), (size_t)sv->shape.w * sv->shape.h * 4u);
+	}
+	for (gsize i = 0; i < g_variant_n_children(tx); i++) {
+		guint64 id;
+		g_autoptr(GVariant) m = NULL;
+		g_variant_get_child(tx, i, "(t@ay)", &id, &m);
+		size_t len;
+		const uint8_t *p = saved_state_blob_peek(m, &len);
+		struct synthvid_tx *t = g_malloc(sizeof(*t) + len);
+		t->trans_id = id;
+		t->len = len;
+		memcpy(t->data, p, len);
+		g_queue_push_tail(&sv->tx, t);
+	}
+	const uint64_t *c = g_variant_get_fixed_array(counters, &(gsize){ 0 }, sizeof(uint64_t));
+	pthread_mutex_lock(&sv->lock);
+	struct synthvid_state *st = &sv->st;
+	st->opens = c[0];
+	st->situations = c[1];
+	st->dirt = c[2];
+	st->dirt_rects = c[3];
+	st->pointer = c[4];
+	st->shapes = c[5];
+	st->vram_refused = c[6];
+	st->unsupported = c[7];
+	st->bad = c[8];
+	st->tx_dropped = c[9];
+	st->last_dirt = d;
+	pthread_mutex_unlock(&sv->lock);
+	if (phase == SYNTHVID_RUNNING) {
+		struct display_surface s = {
+			.memfd = sv->memfd, .offset = mode.vram_offset, .width = mode.width, .height = mode.height,
+			.stride = mode.pitch, .format = DISPLAY_FORMAT_XRGB8888,
+		};
+		if (display_set_surface(sv->cfg.display, &s) < 0) {
+			SV_COUNT(sv, bad, 1);    /* checked above: only a failing mmap gets here */
+			sv->phase = SYNTHVID_VRAM;
+		}
+	}
+	display_set_cursor(sv->cfg.display, sv->pointer_visible, sv->pointer_x, sv->pointer_y,
+			   sv->shape.argb ? &sv->shape : NULL);
+	if (open) {
+		GSource *now = g_idle_source_new();
+		g_source_set_callback(now, sv_on_restored, sv, NULL);
+		g_source_attach(now, vsp_bus_context(vsp_device_bus(dev)));
+		g_source_unref(now);
+	}
+	sv_publish(sv);
+	return 0;
+}
+
+void synthvid_get_vram(struct synthvid *sv, int *memfd, uint8_t **pixels, uint64_t *size)
+{
+	*memfd = sv->memfd;
+	*pixels = sv->vram;
+	*size = sv->vram_size;
+}
+
 struct synthvid *synthvid_add(struct vsp_bus *bus, const struct vmbus_guid *instance,
 			      const struct synthvid_config *cfg)
 {
@@ -460,6 +651,8 @@ struct synthvid *synthvid_add(struct vsp_bus *bus, const struct vmbus_guid *inst
 		.packet = sv_packet,
 		.writable = sv_writable,
 		.close = sv_close,
+		.save = sv_save,
+		.restore = sv_restore,
 	};
 	int r = vsp_bus_add(bus, &sv->cls, instance, sv, &sv->dev);
 	if (r < 0) {
@@ -478,6 +671,7 @@ void synthvid_free(struct synthvid *sv)
 	if (!sv)
 		return;
 	g_queue_clear_full(&sv->tx, g_free);
+	g_free((void *)sv->shape.argb);
 	if (sv->vram)
 		munmap(sv->vram, sv->vram_size);
 	if (sv->memfd >= 0)

@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 
 #include "hv/gpadl.h"
+#include "hv/saved_state.h"
 #include "hv/vmbus_ring.h"
 #include "vsp/vsp.h"
 
@@ -53,6 +54,11 @@ struct vsp_bus {
 	pthread_mutex_t devices_lock;
 	GPtrArray *devices;
 	bool stopped;
+
+	pthread_mutex_t freeze_lock;
+	pthread_cond_t freeze_cond;
+	bool frozen;                 /* the bus thread waits in vsp_bus_on_freeze */
+	bool thaw;
 };
 
 static void *vsp_bus_thread(void *arg)
@@ -75,6 +81,8 @@ struct vsp_bus *vsp_bus_new(const struct vsp_bus_host *host)
 	bus->ctx = g_main_context_new();
 	bus->loop = g_main_loop_new(bus->ctx, FALSE);
 	pthread_mutex_init(&bus->devices_lock, NULL);
+	pthread_mutex_init(&bus->freeze_lock, NULL);
+	pthread_cond_init(&bus->freeze_cond, NULL);
 	bus->devices = g_ptr_array_new();
 	int r = pthread_create(&bus->thread, NULL, vsp_bus_thread, bus);
 	if (r != 0) {
@@ -125,6 +133,7 @@ void vsp_bus_stop(struct vsp_bus *bus)
 {
 	if (!bus || bus->stopped)
 		return;
+	vsp_bus_thaw(bus);
 	g_main_context_invoke(bus->ctx, vsp_bus_quit, bus);
 	pthread_join(bus->thread, NULL);
 	bus->stopped = true;
@@ -139,6 +148,8 @@ void vsp_bus_free(struct vsp_bus *bus)
 		vsp_device_free(g_ptr_array_index(bus->devices, i));
 	g_ptr_array_unref(bus->devices);
 	pthread_mutex_destroy(&bus->devices_lock);
+	pthread_cond_destroy(&bus->freeze_cond);
+	pthread_mutex_destroy(&bus->freeze_lock);
 	g_main_loop_unref(bus->loop);
 	g_main_context_unref(bus->ctx);
 	g_free(bus);
@@ -434,12 +445,11 @@ static int vsp_ring_size_ok(const struct vsp_device_class *cls, uint64_t bytes)
 	return bytes >= min && bytes <= max;
 }
 
-static int vsp_on_channel_open(void *opaque, struct vmbus_channel *ch)
+/* Map ch's ring GPADL into dev's host view and count a new open. */
+static int vsp_device_attach(struct vsp_bus *bus, struct vsp_device *dev, struct vmbus_channel *ch)
 {
-	struct vsp_bus *bus = opaque;
-	struct vsp_device *dev = vsp_channel_device(ch);
 	struct vmbus_channel_info info;
-	if (!dev || vmbus_server_channel_info(bus->host.server, ch, &info) < 0 || !info.ring)
+	if (vmbus_server_channel_info(bus->host.server, ch, &info) < 0 || !info.ring)
 		return -EINVAL;
 	if (!gpadl_whole_pages(info.ring))
 		return -EINVAL;
@@ -481,6 +491,18 @@ static int vsp_on_channel_open(void *opaque, struct vmbus_channel *ch)
 	dev->watched = bus->host.watch_signal &&
 		       bus->host.watch_signal(bus->host.opaque, info.connection_id, dev->efd) == 0;
 	pthread_mutex_unlock(&dev->lock);
+	return 0;
+}
+
+static int vsp_on_channel_open(void *opaque, struct vmbus_channel *ch)
+{
+	struct vsp_bus *bus = opaque;
+	struct vsp_device *dev = vsp_channel_device(ch);
+	if (!dev)
+		return -EINVAL;
+	int r = vsp_device_attach(bus, dev, ch);
+	if (r < 0)
+		return r;
 	vsp_device_kick(dev);
 	return 0;
 }
@@ -534,3 +556,135 @@ const struct vmbus_server_ops vsp_bus_server_ops = {
 	.channel_signal = vsp_on_channel_signal,
 	.channel_removed = vsp_on_channel_removed,
 };
+
+/* ---- freezing and saved state ---- */
+
+static gboolean vsp_bus_on_freeze(gpointer data)
+{
+	struct vsp_bus *bus = data;
+	pthread_mutex_lock(&bus->freeze_lock);
+	bus->frozen = true;
+	pthread_cond_broadcast(&bus->freeze_cond);
+	while (!bus->thaw)
+		pthread_cond_wait(&bus->freeze_cond, &bus->freeze_lock);
+	bus->frozen = false;
+	bus->thaw = false;
+	pthread_cond_broadcast(&bus->freeze_cond);
+	pthread_mutex_unlock(&bus->freeze_lock);
+	return G_SOURCE_REMOVE;
+}
+
+void vsp_bus_freeze(struct vsp_bus *bus)
+{
+	if (bus->stopped)
+		return;                  /* no thread: nothing runs anyway */
+	pthread_mutex_lock(&bus->freeze_lock);
+	bool already = bus->frozen;
+	pthread_mutex_unlock(&bus->freeze_lock);
+	if (already)
+		return;
+	g_main_context_invoke(bus->ctx, vsp_bus_on_freeze, bus);
+	pthread_mutex_lock(&bus->freeze_lock);
+	while (!bus->frozen)
+		pthread_cond_wait(&bus->freeze_cond, &bus->freeze_lock);
+	pthread_mutex_unlock(&bus->freeze_lock);
+}
+
+void vsp_bus_thaw(struct vsp_bus *bus)
+{
+	pthread_mutex_lock(&bus->freeze_lock);
+	if (bus->frozen) {
+		bus->thaw = true;
+		pthread_cond_broadcast(&bus->freeze_cond);
+		while (bus->frozen)
+			pthread_cond_wait(&bus->freeze_cond, &bus->freeze_lock);
+	}
+	pthread_mutex_unlock(&bus->freeze_lock);
+}
+
+GVariant *vsp_bus_save(struct vsp_bus *bus)
+{
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE(VSP_BUS_STATE_TYPE));
+	pthread_mutex_lock(&bus->devices_lock);
+	for (guint i = 0; i < bus->devices->len; i++) {
+		struct vsp_device *dev = g_ptr_array_index(bus->devices, i);
+		pthread_mutex_lock(&dev->lock);
+		uint32_t relid = dev->ch ? vmbus_server_channel_relid(dev->ch) : 0;
+		bool want = dev->want_open, broken = dev->broken;
+		pthread_mutex_unlock(&dev->lock);
+		/* The device may not have caught up with a close and reopen yet. */
+		bool current = dev->cb_open && want && dev->cb_gen == dev->gen;
+		GVariant *st = dev->cls->save ? dev->cls->save(dev) : g_variant_new_tuple(NULL, 0);
+		g_variant_builder_add(&b, "(subbbbbv)", dev->cls->name, relid, dev->cb_open, current, want, broken,
+				      dev->out_blocked, st);
+	}
+	pthread_mutex_unlock(&bus->devices_lock);
+	return g_variant_builder_end(&b);
+}
+
+static int vsp_device_restore(struct vsp_bus *bus, struct vsp_device *dev, GVariant *d, GError **error)
+{
+	const char *name;
+	guint32 relid;
+	gboolean cb_open, current, want, broken, blocked;
+	g_autoptr(GVariant) st = NULL;
+	g_variant_get(d, "(&subbbbbv)", &name, &relid, &cb_open, &current, &want, &broken, &blocked, &st);
+	if (strcmp(name, dev->cls->name) != 0)
+		return saved_state_fail(error, "vsp: the saved VM had a \"%.32s\" device where this machine has \"%s\"", name,
+					dev->cls->name);
+	struct vmbus_channel_info info;
+	if (!dev->ch || vmbus_server_channel_info(bus->host.server, dev->ch, &info) < 0 || info.relid != relid)
+		return saved_state_fail(error, "vsp: %s: relid %u in the saved VM, %u here", dev->cls->name, relid,
+					dev->ch ? vmbus_server_channel_relid(dev->ch) : 0);
+	if (want != (info.state == VMBUS_CHANNEL_OPEN))
+		return saved_state_fail(error, "vsp: %s: the device's channel is %s, the VMBus state says it is %s",
+					dev->cls->name, want ? "open" : "closed",
+					info.state == VMBUS_CHANNEL_OPEN ? "open" : "not");
+	if (!want && broken)
+		return saved_state_fail(error, "vsp: %s: a broken ring on a closed channel", dev->cls->name);
+	if (current && !(cb_open && want))
+		return saved_state_fail(error, "vsp: %s: open for the device and the guest, but not both", dev->cls->name);
+	if (!dev->cls->restore && !g_variant_is_of_type(st, G_VARIANT_TYPE_UNIT))
+		return saved_state_fail(error, "vsp: %s keeps no state, but the saved VM has one", dev->cls->name);
+	if (want) {
+		int r = vsp_device_attach(bus, dev, dev->ch);
+		if (r < 0)
+			return saved_state_fail(error, "vsp: %s: mapping its ring: %s", dev->cls->name, g_strerror(-r));
+	}
+	pthread_mutex_lock(&dev->lock);
+	dev->broken = broken;
+	/* A close (and reopen) the device had not heard of yet comes to it after the thaw. */
+	dev->cb_open = cb_open;
+	dev->cb_gen = current ? dev->gen : dev->gen + 1;
+	pthread_mutex_unlock(&dev->lock);
+	dev->out_blocked = current && blocked;
+	if (cb_open)
+		atomic_fetch_add(&dev->opens, 1);
+	if (dev->cls->restore && dev->cls->restore(dev, st, error) < 0) {
+		dev->cb_open = false;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int vsp_bus_restore(struct vsp_bus *bus, GVariant *v, GError **error)
+{
+	if (saved_state_check_type(v, VSP_BUS_STATE_TYPE, "vsp", error) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&bus->devices_lock);
+	gsize n = g_variant_n_children(v);
+	int r = 0;
+	if (n != bus->devices->len)
+		r = saved_state_fail(error, "vsp: the saved VM had %zu devices, this machine %u", (size_t)n,
+				     bus->devices->len);
+	for (gsize i = 0; i < n && r == 0; i++) {
+		g_autoptr(GVariant) d = g_variant_get_child_value(v, i);
+		r = vsp_device_restore(bus, g_ptr_array_index(bus->devices, i), d, error);
+	}
+	/* Each device reads what waits in its ring once the bus runs again. */
+	for (guint i = 0; i < bus->devices->len && r == 0; i++)
+		vsp_device_kick(g_ptr_array_index(bus->devices, i));
+	pthread_mutex_unlock(&bus->devices_lock);
+	return r;
+}

@@ -9,6 +9,7 @@
 #include "hv/e820.h"
 #include "hv/layout.h"
 #include "machine.h"
+#include "machine_state.h"
 #include "vsp/synthvid.h"
 
 static void machine_on_reset(void *opaque)
@@ -182,11 +183,13 @@ struct machine *machine_create(const struct machine_config *cfg, struct machine_
 		machine_destroy(m);
 		return NULL;
 	}
-	if (machine_add_devices(m, error) < 0 || machine_load(m, cfg, &entry, error) < 0) {
+	if (machine_add_devices(m, error) < 0 ||
+	    (cfg->restore ? machine_restore(m, cfg, cfg->restore, cfg->restore_dir, error)
+			  : machine_load(m, cfg, &entry, error)) < 0) {
 		machine_destroy(m);
 		return NULL;
 	}
-	r = partition_start(m->p, &entry);
+	r = partition_start(m->p, cfg->restore ? NULL : &entry);
 	if (r < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r), "starting the vCPUs: %s", g_strerror(-r));
 		partition_join(m->p);

@@ -30,6 +30,10 @@ struct machine_config {
 	FILE *vmbus_trace;            /* NULL, or where VMBus traffic is recorded */
 	uint32_t video_width, video_height;   /* the synthetic video's mode (0: its default) */
 	uint32_t video_vram_mb;               /* its VRAM (0: SYNTHVID_VRAM_MB_DEFAULT) */
+	/* Instead of loading the kernel, go on from a saved state
+	 * (machine_state.h): its folder and its checked components. */
+	const char *restore_dir;
+	GVariant *restore;
 };
 
 /* Devices whose state survives a guest reset. */

@@ -3,6 +3,8 @@
  * vireo-worker: runs one VM. Exit status tells how the guest stopped:
  *   0 powered off, 10 rebooted (without --on-reboot=restart), 11 triple fault,
  *   12 KVM could not run the guest, 13 turned off by the host,
+ *   14 saved (the control command "save DIR" wrote the VM's state to DIR;
+ *      --restore DIR starts it again where it was, see machine_state.h),
  *   1 the VM could not start (the message says why), 2 bad usage.
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include "control.h"
 #include "input_route.h"
 #include "machine.h"
+#include "machine_state.h"
 #include "serial.h"
 #include "vnc.h"
 #include "vsp/synthvid.h"
@@ -36,6 +39,7 @@ enum worker_exit {
 	WORKER_EXIT_TRIPLE_FAULT = 11,
 	WORKER_EXIT_INTERNAL_ERROR = 12,
 	WORKER_EXIT_TURNED_OFF = 13,
+	WORKER_EXIT_SAVED = 14,
 };
 
 #define WORKER_MAX_MEMORY (1ull << 40)   /* 1 TiB: beyond it memslots and e820 need more thought */
@@ -235,12 +239,17 @@ static void worker_serial_escape(void *opaque, char cmd)
 
 static bool worker_boot(struct worker *w, GError **error)
 {
+	bool restored = w->cfg.restore != NULL;
 	w->m = machine_create(&w->cfg, &w->keep, error);
+	/* A saved state is restored once: a reboot afterwards boots the kernel. */
+	w->cfg.restore_dir = NULL;
+	g_clear_pointer(&w->cfg.restore, g_variant_unref);
 	if (!w->m)
 		return false;
 	w->boots++;
 	if (w->console)
-		console_server_set_vm_state(w->console, CONSOLE_VM_RUNNING, w->boots > 1 ? "restarted" : "started");
+		console_server_set_vm_state(w->console, CONSOLE_VM_RUNNING,
+					    restored ? "restored" : w->boots > 1 ? "restarted" : "started");
 	w->stop_source = g_unix_fd_add(w->m->p->stop_eventfd, G_IO_IN, worker_on_stop, w);
 	serial_attach(w->serial, worker_serial_input, worker_serial_escape, w);
 	input_route_set_devices(w->input, w->m->vmbus);
@@ -268,7 +277,9 @@ static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
 	machine_destroy(w->m);
 	w->m = NULL;
 
-	bool restart = w->last_stop == PARTITION_STOP_REBOOT && (w->restart_on_reboot || w->host_reset);
+	/* A VM restored without --kernel has nothing to boot again. */
+	bool restart = w->last_stop == PARTITION_STOP_REBOOT && (w->restart_on_reboot || w->host_reset) &&
+		       w->cfg.kernel;
 	w->host_reset = false;
 	if (w->console)
 		console_server_set_vm_state(w->console, CONSOLE_VM_OFF, restart ? "rebooting" : w->last_detail);
@@ -285,6 +296,30 @@ static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
 	}
 	g_main_loop_quit(w->loop);
 	return G_SOURCE_REMOVE;
+}
+
+/* save DIR: the vCPUs stop, the whole VM goes to DIR, and the worker ends
+ * (exit status 14) with the VM saved; on failure the VM goes on as it was. */
+static char *worker_save(struct worker *w, const char *dir)
+{
+	if (!*dir)
+		return g_strdup("error usage: save DIR (a new or empty folder)");
+	bool was_paused = partition_is_paused(w->m->p);
+	partition_pause(w->m->p);
+	if (partition_stopped(w->m->p) != PARTITION_RUNNING)
+		return g_strdup("error the VM stopped while it was being paused");
+	struct machine_save_stats st;
+	g_autoptr(GError) error = NULL;
+	if (machine_save(w->m, &w->cfg, dir, &st, &error) < 0) {
+		if (!was_paused)
+			partition_resume(w->m->p);
+		g_printerr("vireo-worker: VM %s: save failed: %s\n", w->cfg.name, error->message);
+		return g_strdup_printf("error saving the VM: %s", error->message);
+	}
+	g_autofree char *detail = g_strdup_printf("saved to %s", dir);
+	partition_request_stop(w->m->p, PARTITION_STOP_SAVED, detail);
+	return g_strdup_printf("ok saved %s ram_mib=%" G_GUINT64_FORMAT " written_mib=%" G_GUINT64_FORMAT
+			       " ms=%" G_GUINT64_FORMAT, dir, st.ram_bytes >> 20, st.data_bytes >> 20, st.ms);
 }
 
 static char *worker_control(void *opaque, const char *command)
@@ -327,6 +362,8 @@ static char *worker_control(void *opaque, const char *command)
 		partition_resume(w->m->p);
 		return g_strdup("ok running");
 	}
+	if (g_str_has_prefix(command, "save ") || g_str_equal(command, "save"))
+		return worker_save(w, command[4] ? command + 5 : "");
 	if (g_str_equal(command, "status")) {
 		return g_strdup_printf("ok state=%s boots=%u cpus=%u memory_mib=%" G_GUINT64_FORMAT " pid=%d",
 				       partition_is_paused(w->m->p) ? "paused" : "running", w->boots, w->cfg.ncpus,
@@ -340,9 +377,9 @@ static char *worker_control(void *opaque, const char *command)
 			return reply;
 	}
 	if (g_str_equal(command, "help"))
-		return g_strdup(w->m->vmbus ? "ok commands: power-button turn-off reset pause resume status console vnc help "
+		return g_strdup(w->m->vmbus ? "ok commands: power-button turn-off reset pause resume save DIR status console vnc help "
 					      VMBUS_DEVICES_COMMANDS " " INPUT_ROUTE_COMMANDS
-					    : "ok commands: power-button turn-off reset pause resume status console vnc help");
+					    : "ok commands: power-button turn-off reset pause resume save DIR status console vnc help");
 	return g_strdup_printf("error unknown command \"%.64s\" (try help)", command);
 }
 
@@ -362,6 +399,7 @@ static int worker_exit_code(enum partition_stop s)
 	case PARTITION_STOP_TRIPLE_FAULT: return WORKER_EXIT_TRIPLE_FAULT;
 	case PARTITION_STOP_INTERNAL_ERROR: return WORKER_EXIT_INTERNAL_ERROR;
 	case PARTITION_STOP_TURNED_OFF: return WORKER_EXIT_TURNED_OFF;
+	case PARTITION_STOP_SAVED: return WORKER_EXIT_SAVED;
 	default: return WORKER_EXIT_ERROR;
 	}
 }
@@ -380,7 +418,7 @@ static int worker_host_check(bool force)
 		}
 		g_printerr("vireo-worker: %s.\n"
 			   "vireo-worker: stock guests need a hardware KVM (Intel VT-x or AMD-V). On this machine, run\n"
-			   "vireo-worker: them one level down in the nested test host: tests/guest/nested-host.py (see README).\n",
+			   "vireo-worker: the same command with vireo-emuhost, inside an emulated host (vireod does so by itself; see README).\n",
 			   info.reason);
 		return -1;
 	default:
@@ -395,11 +433,16 @@ int main(int argc, char **argv)
 	g_autofree char *serial_spec = NULL, *control_path = NULL, *name = NULL, *on_reboot = NULL;
 	g_autofree char *hv_interface = NULL, *trace_vmbus = NULL, *resolution = NULL;
 	g_autofree char *console_path = NULL, *vnc_spec = NULL, *vnc_password_file = NULL, *vnc_keymap = NULL;
+	g_autofree char *restore = NULL;
 	int cpus = 1;
 	int video_memory = SYNTHVID_VRAM_MB_DEFAULT;
 	gboolean force_kvm = FALSE, timing = FALSE, version = FALSE;
 	GOptionEntry entries[] = {
 		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &kernel, "Linux kernel: bzImage or ELF vmlinux (PVH)", "FILE" },
+		{ "restore", 0, 0, G_OPTION_ARG_FILENAME, &restore,
+		  "Go on from the state the control command \"save DIR\" wrote instead of booting; --memory, --cpus, "
+		  "--hv-interface, --resolution and --video-memory must be as when it was saved (--kernel: for a later reboot)",
+		  "DIR" },
 		{ "initrd", 0, 0, G_OPTION_ARG_FILENAME, &initrd, "Initial ramdisk", "FILE" },
 		{ "cmdline", 0, 0, G_OPTION_ARG_STRING, &cmdline, "Kernel command line", "TEXT" },
 		{ "memory", 'm', 0, G_OPTION_ARG_STRING, &memory, "Guest RAM, e.g. 512M or 2G (default 512M)", "SIZE" },
@@ -436,7 +479,8 @@ int main(int argc, char **argv)
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_description(ctx,
 		"Exit status: 0 guest powered off, 10 guest rebooted, 11 triple fault,\n"
-		"12 KVM could not run the guest, 13 turned off by the host, 1 could not start, 2 bad usage.");
+		"12 KVM could not run the guest, 13 turned off by the host, 14 saved (control command save),\n"
+		"1 could not start, 2 bad usage.");
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		g_printerr("vireo-worker: %s (see --help)\n", error->message);
 		return WORKER_EXIT_USAGE;
@@ -449,8 +493,8 @@ int main(int argc, char **argv)
 		g_printerr("vireo-worker: unexpected argument \"%s\" (see --help)\n", argv[1]);
 		return WORKER_EXIT_USAGE;
 	}
-	if (!kernel) {
-		g_printerr("vireo-worker: --kernel is required (see --help)\n");
+	if (!kernel && !restore) {
+		g_printerr("vireo-worker: --kernel is required, or --restore DIR (see --help)\n");
 		return WORKER_EXIT_USAGE;
 	}
 	w.cfg.name = name ? name : "vm";
@@ -530,13 +574,23 @@ int main(int argc, char **argv)
 		g_printerr("vireo-worker: warning: %d vCPUs on %ld host CPUs will be slow\n", cpus, host_cpus);
 	w.cfg.ncpus = (unsigned)cpus;
 
-	g_autoptr(GBytes) kernel_bytes = load_file("kernel", kernel, &error);
-	if (!kernel_bytes) {
+	g_autoptr(GVariant) restore_state = NULL;
+	if (restore) {
+		restore_state = machine_state_load(restore, &w.cfg, &error);
+		if (!restore_state) {
+			g_printerr("vireo-worker: %s\n", error->message);
+			return WORKER_EXIT_ERROR;
+		}
+		w.cfg.restore_dir = restore;
+		w.cfg.restore = g_variant_ref(restore_state);
+	}
+	g_autoptr(GBytes) kernel_bytes = kernel ? load_file("kernel", kernel, &error) : NULL;
+	if (kernel && !kernel_bytes) {
 		g_printerr("vireo-worker: %s\n", error->message);
 		return WORKER_EXIT_ERROR;
 	}
 	g_autoptr(GBytes) initrd_bytes = NULL;
-	if (initrd) {
+	if (initrd && kernel) {
 		initrd_bytes = load_file("initrd", initrd, &error);
 		if (!initrd_bytes) {
 			g_printerr("vireo-worker: %s\n", error->message);
@@ -545,9 +599,9 @@ int main(int argc, char **argv)
 	}
 	w.cfg.kernel = kernel_bytes;
 	w.cfg.initrd = initrd_bytes;
-	gsize ksize;
-	const uint8_t *kdata = g_bytes_get_data(kernel_bytes, &ksize);
-	if (boot_detect_format(kdata, ksize) == BOOT_FORMAT_UNKNOWN) {
+	gsize ksize = 0;
+	const uint8_t *kdata = kernel_bytes ? g_bytes_get_data(kernel_bytes, &ksize) : NULL;
+	if (kernel_bytes && boot_detect_format(kdata, ksize) == BOOT_FORMAT_UNKNOWN) {
 		g_printerr("vireo-worker: kernel %s: neither a bzImage nor an ELF vmlinux\n", kernel);
 		return WORKER_EXIT_ERROR;
 	}
@@ -619,6 +673,7 @@ int main(int argc, char **argv)
 	worker_print_stop(&w);
 	status = worker_exit_code(w.last_stop);
 out:
+	g_clear_pointer(&w.cfg.restore, g_variant_unref);
 	if (w.rtc_timer)
 		g_source_remove(w.rtc_timer);
 	control_close(w.control);

@@ -388,3 +388,28 @@ char *vmbus_devices_control(struct vmbus_devices *d, const char *command)
 		return vd_screenshot(d, args);
 	return vmbus_input_control(d->kbd, d->mouse, command);
 }
+
+void vmbus_devices_freeze(struct vmbus_devices *d)
+{
+	vsp_bus_freeze(d->bus);
+}
+
+void vmbus_devices_thaw(struct vmbus_devices *d)
+{
+	vsp_bus_thaw(d->bus);
+}
+
+GVariant *vmbus_devices_save(struct vmbus_devices *d)
+{
+	return vsp_bus_save(d->bus);
+}
+
+int vmbus_devices_restore(struct vmbus_devices *d, GVariant *v, GError **error)
+{
+	return vsp_bus_restore(d->bus, v, error);
+}
+
+struct synthvid *vmbus_devices_video(struct vmbus_devices *d)
+{
+	return d->video;
+}

@@ -48,3 +48,14 @@ char *vmbus_devices_control(struct vmbus_devices *d, const char *command);
 /* The commands, for help. */
 #define VMBUS_DEVICES_COMMANDS "heartbeat shutdown [reboot] timesync kvp [get|set|delete|list] vmbus" \
 	" video screenshot PATH " VMBUS_INPUT_COMMANDS
+
+/* Saved state (machine_state.h): freeze stops the devices' thread (nothing
+ * touches the guest's rings or VSP state until thaw), save and restore go
+ * through the VSP bus (vsp_bus_save), video gives the device whose VRAM
+ * is saved beside. */
+struct synthvid;
+void vmbus_devices_freeze(struct vmbus_devices *d);
+void vmbus_devices_thaw(struct vmbus_devices *d);
+GVariant *vmbus_devices_save(struct vmbus_devices *d);
+int vmbus_devices_restore(struct vmbus_devices *d, GVariant *v, GError **error);
+struct synthvid *vmbus_devices_video(struct vmbus_devices *d);

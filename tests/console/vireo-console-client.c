@@ -8,11 +8,20 @@
  * message until the worker goes away or Ctrl-C.
  *
  *   vireo-console-client SOCKET [--inline] [--ack] [--frames N] [--keys CODE,CODE...]
- *       [--pointer X,Y[,BUTTONS]] [--clipboard TEXT] [--frames-after-input N]
+ *       [--pointer X,Y[,BUTTONS]]... [--clipboard TEXT] [--frames-after-input N]
  *       [--png FILE] [--raw FILE] [--timeout S] [--watch] [--verbose]
+ *   vireo-console-client SOCKET [--inline] [--ack] --bench WHAT [--bench-samples N]
+ *       [--bench-seconds S] [--bench-rect X,Y,W,H]
  *
- * In that order: frames, then the input, then more frames, then the picture
- * (so a test can ask the guest, by a key, to draw, and see the result).
+ * --bench is the viewer's half of tests/bench/display-bench.py (see
+ * tests/bench/frame-bench.h): with the guest running vireo-fbtool bench,
+ * it times keys sent from here until the picture they ask for has arrived,
+ * and prints a "bench ..." line; shared, it copies each damaged rectangle
+ * out of the mapping, as a viewer uploading it would.
+ *
+ * In that order: frames, then the input (keys, then each --pointer in
+ * turn), then more frames, then the picture (so a test can ask the guest,
+ * by a key, to draw, and see the result).
  *
  * Exit status: 0 done (the last line says "ok ..."), 1 the worker said or
  * did something wrong, 2 bad usage, 3 timeout.
@@ -33,10 +42,12 @@
 #include <glib.h>
 
 #include "console.h"
+#include "frame-bench.h"
 #include "screenshot.h"
 
 #define CLIENT_FDS_MAX 8          /* fds received and not yet claimed by a SURFACE */
 #define CLIENT_KEYS_MAX 256
+#define CLIENT_POINTERS_MAX 64
 
 struct client {
 	int sock;
@@ -57,6 +68,7 @@ struct client {
 	unsigned frames_total;
 	uint64_t damaged_pixels;
 	int fail;                     /* set: exit 1 */
+	struct frame_bench *bench;    /* --bench, once the surface is known */
 };
 
 static void client_drop_surface(struct client *c)
@@ -110,6 +122,8 @@ static bool rect_inside(const struct client *c, const struct console_rect *r)
 
 static int client_on_surface(struct client *c, const struct console_msg *m)
 {
+	if (c->bench)
+		return client_fail(c, "a new surface during the benchmark");
 	client_drop_surface(c);
 	c->width = m->surface.width;
 	c->height = m->surface.height;
@@ -186,7 +200,13 @@ static int client_on_msg(void *opaque, int status, const struct console_frame *f
 			if (!rect_inside(c, &m->damage.rects[i]))
 				return client_fail(c, "DAMAGE outside the surface");
 			c->damaged_pixels += (uint64_t)m->damage.rects[i].w * m->damage.rects[i].h;
+			if (c->bench)
+				frame_bench_damage(c->bench, m->damage.rects[i].x, m->damage.rects[i].y,
+						   m->damage.rects[i].w, m->damage.rects[i].h,
+						   c->inline_px ? NULL : c->pixels, c->stride);
 		}
+		if (c->bench)
+			frame_bench_frame(c->bench);
 		c->frames++;
 		c->frames_total++;
 		if (c->verbose || c->watch)
@@ -314,6 +334,66 @@ static int client_wait(struct client *c, unsigned frames, gint64 end, double tim
 	return c->watch && !c->fail ? -1 : 1;
 }
 
+/* frame-bench's callbacks: the keys vireo-fbtool bench reacts to. */
+static int client_bench_key(void *opaque, enum frame_bench_key key)
+{
+	struct client *c = opaque;
+	static const uint16_t codes[] = {
+		[FRAME_BENCH_KEY_FULL] = 33,     /* KEY_F */
+		[FRAME_BENCH_KEY_SMALL] = 31,    /* KEY_S */
+		[FRAME_BENCH_KEY_STREAM] = 46,   /* KEY_C */
+	};
+	for (int down = 1; down >= 0; down--) {
+		struct console_msg k = { .type = CONSOLE_MSG_KEY };
+		k.key.code = codes[key];
+		k.key.down = down;
+		int r = client_send(c, &k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int client_bench_pump(void *opaque, int timeout_ms)
+{
+	struct client *c = opaque;
+	struct pollfd p = { c->sock, POLLIN, 0 };
+	int r = poll(&p, 1, timeout_ms);
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	if (r > 0 && !client_read(c))
+		return -EPIPE;
+	return c->fail ? -EPROTO : 0;
+}
+
+static const struct frame_bench_ops client_bench_ops = {
+	.send_key = client_bench_key,
+	.pump = client_bench_pump,
+};
+
+static int client_bench(struct client *c, struct frame_bench_config *cfg)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(c->sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		cfg->server_pid = cred.pid;
+	c->bench = frame_bench_new(c->width, c->height);
+	if (!c->bench) {
+		fprintf(stderr, "vireo-console-client: --bench: no memory for a %ux%u surface\n", c->width, c->height);
+		return 1;
+	}
+	int r = frame_bench_run(c->bench, cfg, &client_bench_ops, c, stdout);
+	frame_bench_free(c->bench);
+	c->bench = NULL;
+	if (r < 0) {
+		fprintf(stderr, "vireo-console-client: --bench: %s\n",
+			r == -ETIMEDOUT ? "the guest's picture did not come (is vireo-fbtool bench running?)"
+			: r == -EINVAL ? "the small rectangle is not inside the surface" : g_strerror(-r));
+		return r == -ETIMEDOUT ? 3 : 1;
+	}
+	return 0;
+}
+
 static int parse_list(const char *s, long *out, int max, long lo, long hi)
 {
 	g_auto(GStrv) parts = g_strsplit(s, ",", -1);
@@ -331,9 +411,11 @@ static int parse_list(const char *s, long *out, int max, long lo, long hi)
 int main(int argc, char **argv)
 {
 	gboolean inline_px = FALSE, ack = FALSE, watch = FALSE, verbose = FALSE;
-	int frames = 1, frames_after = 0;
-	double timeout = 30;
-	g_autofree char *png = NULL, *raw = NULL, *keys = NULL, *pointer = NULL, *clipboard = NULL;
+	int frames = 1, frames_after = 0, bench_samples = 10;
+	double timeout = 30, bench_seconds = 4;
+	g_autofree char *bench = NULL, *bench_rect = NULL;
+	g_autofree char *png = NULL, *raw = NULL, *keys = NULL, *clipboard = NULL;
+	g_auto(GStrv) pointers = NULL;
 	GOptionEntry entries[] = {
 		{ "inline", 0, 0, G_OPTION_ARG_NONE, &inline_px, "Pixels inline instead of a shared memfd", NULL },
 		{ "ack", 0, 0, G_OPTION_ARG_NONE, &ack, "Acknowledge each frame (FRAME_DONE)", NULL },
@@ -343,12 +425,20 @@ int main(int argc, char **argv)
 		{ "png", 0, 0, G_OPTION_ARG_FILENAME, &png, "Write the picture as PNG", "FILE" },
 		{ "raw", 0, 0, G_OPTION_ARG_FILENAME, &raw, "Write the picture as raw XRGB8888 rows", "FILE" },
 		{ "keys", 0, 0, G_OPTION_ARG_STRING, &keys, "Press and release these evdev codes, in order", "CODE,..." },
-		{ "pointer", 0, 0, G_OPTION_ARG_STRING, &pointer, "Move the pointer (surface pixels)", "X,Y[,BUTTONS]" },
+		{ "pointer", 0, 0, G_OPTION_ARG_STRING_ARRAY, &pointers,
+		  "Move the pointer (surface pixels), BUTTONS held (1 left, 2 right, 4 middle, 8 side, 16 extra); "
+		  "again for more", "X,Y[,BUTTONS]" },
 		/* Bytes as given (no locale conversion): the protocol checks they are UTF-8. */
 		{ "clipboard", 0, 0, G_OPTION_ARG_FILENAME, &clipboard, "Send this clipboard text (UTF-8)", "TEXT" },
 		{ "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout, "Give up after S seconds (default 30)", "S" },
 		{ "watch", 0, 0, G_OPTION_ARG_NONE, &watch, "Print every message until the worker goes away", NULL },
 		{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print damage, cursor and hello messages", NULL },
+		{ "bench", 0, 0, G_OPTION_ARG_STRING, &bench,
+		  "Benchmark with the guest's vireo-fbtool bench: latency-full, latency-small, stream", "WHAT,..." },
+		{ "bench-samples", 0, 0, G_OPTION_ARG_INT, &bench_samples, "Pictures per latency kind (default 10)", "N" },
+		{ "bench-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &bench_seconds, "Length of the stream (default 4)", "S" },
+		{ "bench-rect", 0, 0, G_OPTION_ARG_STRING, &bench_rect,
+		  "The guest's small rectangle (default 96,96,64,64)", "X,Y,W,H" },
 		{ NULL },
 	};
 	g_autoptr(GError) error = NULL;
@@ -358,15 +448,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vireo-console-client: %s (see --help)\n", error ? error->message : "one SOCKET");
 		return 2;
 	}
-	long key_codes[CLIENT_KEYS_MAX], pt[3] = { 0, 0, 0 };
+	long key_codes[CLIENT_KEYS_MAX], pt[CLIENT_POINTERS_MAX][3] = { { 0 } };
 	int nkeys = 0, npt = 0;
 	if (keys && (nkeys = parse_list(keys, key_codes, CLIENT_KEYS_MAX, 1, CONSOLE_KEY_CODE_MAX)) < 0) {
 		fprintf(stderr, "vireo-console-client: --keys takes evdev codes 1..%u, comma-separated\n",
 			CONSOLE_KEY_CODE_MAX);
 		return 2;
 	}
-	if (pointer && ((npt = parse_list(pointer, pt, 3, 0, CONSOLE_SIDE_MAX - 1)) < 2 || pt[2] > CONSOLE_BUTTONS_ALL)) {
-		fprintf(stderr, "vireo-console-client: --pointer takes X,Y[,BUTTONS]\n");
+	for (; pointers && pointers[npt]; npt++) {
+		int n = npt < CLIENT_POINTERS_MAX ? parse_list(pointers[npt], pt[npt], 3, 0, CONSOLE_SIDE_MAX - 1) : -1;
+		if (n < 2 || pt[npt][2] > CONSOLE_BUTTONS_ALL) {
+			fprintf(stderr, "vireo-console-client: --pointer takes X,Y[,BUTTONS], at most %d times\n",
+				CLIENT_POINTERS_MAX);
+			return 2;
+		}
+	}
+	struct frame_bench_config bcfg = { .samples = (unsigned)bench_samples, .stream_s = bench_seconds,
+					   .small = { 96, 96, 64, 64 },
+					   .label = inline_px ? "console-inline" : "console-shared" };
+	if (bench && (frame_bench_parse_what(&bcfg, bench) < 0 || bench_samples < 1 ||
+		      bench_samples > (int)FRAME_BENCH_SAMPLES_MAX || !(bench_seconds > 0) ||
+		      bench_seconds > FRAME_BENCH_STREAM_S_MAX ||
+		      (bench_rect && frame_bench_parse_rect(&bcfg.small, bench_rect) < 0))) {
+		fprintf(stderr, "vireo-console-client: --bench takes latency-full,latency-small,stream; --bench-samples "
+			"1..%u; --bench-seconds up to %.0f; --bench-rect X,Y,W,H\n", FRAME_BENCH_SAMPLES_MAX,
+			FRAME_BENCH_STREAM_S_MAX);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -394,6 +500,13 @@ int main(int argc, char **argv)
 	int r = client_wait(&c, (unsigned)frames, end, timeout);
 	if (r != 0)
 		return r < 0 ? 0 : r;
+	if (bench) {
+		r = client_bench(&c, &bcfg);
+		client_drop_surface(&c);
+		console_reader_clear(&c.reader);
+		close(c.sock);
+		return r;
+	}
 	for (int i = 0; i < nkeys; i++) {
 		for (int down = 1; down >= 0; down--) {
 			struct console_msg k = { .type = CONSOLE_MSG_KEY };
@@ -403,11 +516,11 @@ int main(int argc, char **argv)
 				return 1;
 		}
 	}
-	if (npt) {
+	for (int i = 0; i < npt; i++) {
 		struct console_msg m = { .type = CONSOLE_MSG_POINTER };
-		m.pointer.x = (uint32_t)pt[0];
-		m.pointer.y = (uint32_t)pt[1];
-		m.pointer.buttons = (uint32_t)pt[2];
+		m.pointer.x = (uint32_t)pt[i][0];
+		m.pointer.y = (uint32_t)pt[i][1];
+		m.pointer.buttons = (uint32_t)pt[i][2];
 		if (client_send(&c, &m) < 0)
 			return 1;
 	}
@@ -439,8 +552,9 @@ int main(int argc, char **argv)
 	}
 	/* Everything sent reaches the worker before we hang up: it reads in order. */
 	shutdown(c.sock, SHUT_WR);
-	printf("ok surface=%ux%u mode=%s frames=%u surfaces=%u keys=%d%s%s\n", c.width, c.height,
-	       inline_px ? "inline" : "shared", c.frames_total, c.surfaces, nkeys, png ? " png=" : "", png ? png : "");
+	printf("ok surface=%ux%u mode=%s frames=%u surfaces=%u keys=%d pointers=%d%s%s\n", c.width, c.height,
+	       inline_px ? "inline" : "shared", c.frames_total, c.surfaces, nkeys, npt, png ? " png=" : "",
+	       png ? png : "");
 	client_drop_surface(&c);
 	console_reader_clear(&c.reader);
 	close(c.sock);

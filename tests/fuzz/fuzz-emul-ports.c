@@ -21,17 +21,13 @@
 
 #include "emul/emul.h"
 #include "hv/layout.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_GSI       16
 #define FUZZ_MAX_RX        24
 #define FUZZ_MAX_STEPS     4096
-
-struct fuzz_input {
-	const uint8_t *p;
-	size_t n;
-};
 
 static uint8_t fuzz_byte(struct fuzz_input *in)
 {

@@ -48,6 +48,7 @@
 #include "vsp/ic_heartbeat.h"
 #include "vsp/ic_shutdown.h"
 #include "vsp/ic_timesync.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,32 +66,6 @@ enum { C_TID_LITERAL, C_TID_LAST, C_TID_DELTA, C_TID_NEGOTIATE };
 #define C_NEGOTIATE     0x20u
 #define C_SEQ           0x40u
 #define C_ACTION        0x80u
-
-struct fuzz_input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct fuzz_input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t in_u16(struct fuzz_input *in)
-{
-	return (uint16_t)(in_u8(in) | in_u8(in) << 8);
-}
-
-static uint64_t in_u64(struct fuzz_input *in)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)in_u8(in) << (8 * i);
-	return v;
-}
 
 struct fpkt {
 	uint8_t ctl;

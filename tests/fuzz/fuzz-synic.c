@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hv/synic.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,19 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static _Alignas(4096) uint8_t fuzz_ram[FUZZ_RAM_SIZE];
 static unsigned fuzz_nvps;
-
-struct fuzz_input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct fuzz_input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 static uint64_t in_bytes(struct fuzz_input *in, unsigned count)
 {

@@ -47,6 +47,7 @@
 #include "vsp/synth_kbd_msg.h"
 #include "vsp/synth_mouse.h"
 #include "vsp/synth_mouse_msg.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,19 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define C_ACK     0x20u
 #define C_READ    0x40u
 #define C_LONG    0x80u
-
-struct fuzz_input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct fuzz_input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
 
 struct fpkt {
 	uint8_t ctl;

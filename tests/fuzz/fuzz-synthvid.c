@@ -40,6 +40,7 @@
 #include "vsp-guest.h"
 #include "vsp/synthvid.h"
 #include "vsp/synthvid_msg.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,32 +52,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_VRAM_SIZE  ((uint64_t)FUZZ_VRAM_MB << 20)
 #define FUZZ_RAM_GPA    (8u << 20)       /* below the simulator's rings */
 #define FUZZ_RING_PAGES 64u
-
-struct fuzz_input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct fuzz_input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint32_t in_u32(struct fuzz_input *in)
-{
-	uint32_t v = 0;
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)in_u8(in) << (8 * i);
-	return v;
-}
-
-static uint64_t in_u64(struct fuzz_input *in)
-{
-	return (uint64_t)in_u32(in) | (uint64_t)in_u32(in) << 32;
-}
 
 /* ---- the parser and the builders ---- */
 

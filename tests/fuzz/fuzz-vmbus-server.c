@@ -24,6 +24,7 @@
 #include "hv/gpadl.h"
 #include "hv/vmbus_proto.h"
 #include "hv/vmbus_server.h"
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,29 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_OPS   2048u
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
-
-struct fuzz_input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct fuzz_input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t in_u16(struct fuzz_input *in)
-{
-	return (uint16_t)(in_u8(in) | in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct fuzz_input *in)
-{
-	return (uint32_t)in_u16(in) | (uint32_t)in_u16(in) << 16;
-}
 
 struct fuzz_chan {
 	struct vmbus_channel *ch;        /* NULL once removed */

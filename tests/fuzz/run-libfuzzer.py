@@ -11,7 +11,9 @@ import sys
 
 target, work, seconds, *seeds = sys.argv[1:]
 os.makedirs(work, exist_ok=True)
-cmd = [target, f"-max_total_time={seconds}", "-rss_limit_mb=4096", f"-artifact_prefix={work}/", work]
+# libFuzzer's own exit status for a crash is 77, which meson takes for "skipped".
+cmd = [target, f"-max_total_time={seconds}", "-rss_limit_mb=4096", "-error_exitcode=1", "-timeout_exitcode=1",
+       f"-artifact_prefix={work}/", work]
 cmd += [d for d in seeds if os.path.isdir(d)]
 print("running:", " ".join(cmd), flush=True)
 sys.exit(subprocess.call(cmd))

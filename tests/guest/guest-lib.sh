@@ -123,3 +123,33 @@ kvp_daemon_start() {
 kvp_daemon_log() {
 	{ cat /tmp/kvpd.out; grep 'KVP' /var/log/messages; } 2>/dev/null | sed 's/^/VIREO-LOG kvpd: /' >> "$VIREO_OUT"
 }
+
+# The screen and keyboard of the synthetic devices, for scenarios that draw
+# or listen. fb_wait: /dev/fb0 within 30 s (hyperv_fb bound), else 1.
+fb_wait() {
+	i=0
+	while [ ! -e /dev/fb0 ] && [ $i -lt 60 ]; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+	[ -e /dev/fb0 ]
+}
+
+# fbcon would draw its text console (and cursor) over what a test draws.
+fbcon_unbind() {
+	for c in /sys/class/vtconsole/vtcon*; do
+		case "$(cat "$c/name" 2>/dev/null)" in
+		*"frame buffer"*) echo 0 > "$c/bind" ;;
+		esac
+	done
+}
+
+# input_wait NAME: the input device NAME within 20 s, else 1.
+input_wait() {
+	i=0
+	while ! grep -q "Name=\"$1\"" /proc/bus/input/devices && [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	grep -q "Name=\"$1\"" /proc/bus/input/devices
+}

@@ -39,6 +39,18 @@ else
 	ok=0
 fi
 
+# Forwarded sockets (nested-host.py Forwarder): for each "NAME L1_SOCKET"
+# line, vireo-l1-forward relays the port vireo.fwd.NAME to that socket.
+if [ $ok = 1 ] && [ -e /vireo/forward.list ]; then
+	while read -r name sock; do
+		for n in /sys/class/virtio-ports/*/name; do
+			[ "$(cat "$n" 2>/dev/null)" = "vireo.fwd.$name" ] || continue
+			/vireo/bin/vireo-l1-forward "/dev/$(basename "$(dirname "$n")")" "$sock" \
+				2> "/tmp/forward-$name.log" < /dev/null &
+		done
+	done < /vireo/forward.list
+fi
+
 if [ $ok = 1 ]; then
 	read -r up _ < /proc/uptime
 	echo "VIREO-L1-JOB-START uptime=$up"

@@ -25,9 +25,12 @@ import argparse
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
@@ -40,6 +43,11 @@ P = "nested-host"
 # loglevel=1: L1 kernel messages would interleave mid-line with the guest console it relays.
 L1_CMDLINE = "console=ttyS0 quiet loglevel=1 panic=-1"
 KEEP_ARCHIVES = 4
+
+
+def qemu_opt(value):
+    """A value inside a QEMU -option a=b,c=d list: commas are doubled."""
+    return str(value).replace(",", ",,")
 
 
 def say(msg):
@@ -122,7 +130,7 @@ def l1_base_inputs(fixtures):
     return bb, md, init
 
 
-def build_l1_initramfs(fixtures, carry, job_text):
+def build_l1_initramfs(fixtures, carry, job_text, forwards=()):
     """Write the L1 initramfs for one run and return its path (delete it after).
 
     It is two concatenated cpio archives: the cached content (busybox, the
@@ -180,6 +188,9 @@ def build_l1_initramfs(fixtures, carry, job_text):
             shutil.copyfileobj(f, out, 1 << 20)
         c = Cpio(out)
         c.data("job.sh", job_text.encode(), mode=0o755)
+        if forwards:
+            # l1-init.sh starts a vireo-l1-forward for each line: NAME L1_SOCKET
+            c.data("vireo/forward.list", "".join(f"{f.name} {f.l1_path}\n" for f in forwards).encode())
         c.trailer()
     return path
 
@@ -204,8 +215,146 @@ class L1Result:
         return self.job_rc
 
 
+class Forwarder:
+    """A Unix socket in L1 (l1_path) reachable on the host at host_path.
+
+    The host end: host_path is a listening socket; each client it accepts
+    becomes a connection to l1_path inside L1, multiplexed with the others
+    on one virtio-serial port named vireo.fwd.NAME (frames of l1-forward.c:
+    le32 id, u8 op, 3 zero bytes, le32 length, data; op 1 open, 2 data,
+    3 close). L1's /init runs vireo-l1-forward on the port for each line of
+    /vireo/forward.list (written by build_l1_initramfs). A connection L1
+    refuses (nothing listens at l1_path yet) hangs up at once, as a socket
+    with no server would. File descriptors do not cross.
+    """
+    DATA_MAX = 64 * 1024
+
+    def __init__(self, name, l1_path, host_path):
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise FixtureError(f"forward name '{name}': letters, digits, - and _ only")
+        self.name, self.l1_path, self.host_path = name, l1_path, host_path
+        self.qemu_path = host_path + ".qemu"
+        self.clients = {}            # id -> socket
+        self.next_id = 1
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.threads = []
+        for p in (host_path, self.qemu_path):
+            if os.path.exists(p):
+                os.unlink(p)
+
+    def qemu_args(self, i):
+        return ["-chardev", f"socket,id=fwd{i},path={qemu_opt(self.qemu_path)},server=on,wait=off",
+                "-device", f"virtserialport,chardev=fwd{i},name=vireo.fwd.{self.name}"]
+
+    def start(self):
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.host_path)
+        self.listener.listen(16)
+        self.qemu = None
+        end = time.monotonic() + 30
+        while self.qemu is None:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.qemu_path)
+                self.qemu = s
+            except OSError:
+                s.close()
+                if time.monotonic() > end:
+                    raise FixtureError(f"forward {self.name}: QEMU's socket {self.qemu_path} never came")
+                time.sleep(0.05)
+        for fn in (self._accept, self._from_l1):
+            t = threading.Thread(target=fn, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _send(self, cid, op, data=b""):
+        with self.lock:
+            try:
+                self.qemu.sendall(struct.pack("<IB3xI", cid, op, len(data)) + data)
+            except OSError:
+                pass
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                cid = self.next_id
+                self.next_id += 1
+                self.clients[cid] = c
+            self._send(cid, 1)
+            threading.Thread(target=self._from_client, args=(cid, c), daemon=True).start()
+
+    def _from_client(self, cid, c):
+        while True:
+            try:
+                data = c.recv(self.DATA_MAX)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            self._send(cid, 2, data)
+        with self.lock:
+            known = self.clients.pop(cid, None) is not None
+        if known:
+            self._send(cid, 3)
+        c.close()
+
+    def _recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.qemu.recv(n - len(buf))
+            if not chunk:
+                raise EOFError
+            buf += chunk
+        return buf
+
+    def _from_l1(self):
+        try:
+            while True:
+                cid, op, length = struct.unpack("<IB3xI", self._recv_exact(12))
+                if length > self.DATA_MAX:
+                    say(f"forward {self.name}: a frame of {length} bytes from L1: stopping")
+                    return
+                data = self._recv_exact(length) if length else b""
+                with self.lock:
+                    c = self.clients.get(cid)
+                    if op == 3:
+                        self.clients.pop(cid, None)
+                if c is None:
+                    continue
+                if op == 2:
+                    try:
+                        c.sendall(data)
+                    except OSError:
+                        pass
+                elif op == 3:
+                    try:
+                        c.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+        except (EOFError, OSError):
+            return
+
+    def stop(self):
+        self.stopping = True
+        for s in [self.listener, self.qemu] + list(self.clients.values()):
+            try:
+                s.close()
+            except (OSError, AttributeError):
+                pass
+        for p in (self.host_path, self.qemu_path):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+
 def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=3072, cpus=1,
-           qemu="qemu-system-x86_64", outdir=None):
+           qemu="qemu-system-x86_64", outdir=None, forwards=()):
     """Boot L1 with INITRD; stream its console. on_line(text, t) sees each line.
 
     outdir: what the job leaves in L1's /vireo/out comes back there (a tar
@@ -221,14 +370,20 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
         os.makedirs(outdir, exist_ok=True)
         fd, outbox = tempfile.mkstemp(prefix="outbox-", suffix=".tar", dir=outdir)
         os.close(fd)
-        cmd += ["-device", "virtio-serial-pci", "-chardev", f"file,id=vout,path={outbox}",
+        cmd += ["-device", "virtio-serial-pci", "-chardev", f"file,id=vout,path={qemu_opt(outbox)}",
                 "-device", "virtserialport,chardev=vout,name=vireo.out"]
+    if forwards and not outdir:
+        cmd += ["-device", "virtio-serial-pci"]
+    for i, f in enumerate(forwards):
+        cmd += f.qemu_args(i)
     res = L1Result()
     logf = open(log, "w") if log else None
     t0 = time.monotonic()
     deadline = t0 + timeout
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
+    for f in forwards:
+        f.start()
     if logf:
         logf.write(f"# {' '.join(cmd)}\n")
     exit_seen = []
@@ -277,6 +432,8 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
                     logf.write(f"# {msg}\n")
         res.qemu_rc = proc.returncode
         res.t["end"] = time.monotonic() - t0
+        for f in forwards:
+            f.stop()
         if logf:
             logf.close()
         if outbox:
@@ -331,6 +488,8 @@ def main():
     ap.add_argument("--l1-memory", type=int, default=3072, help="L1 RAM in MiB (3072)")
     ap.add_argument("--l1-cpus", type=int, default=1, help="L1 vCPUs (1)")
     ap.add_argument("--out", help="files the job leaves in L1's /vireo/out come back here")
+    ap.add_argument("--forward", action="append", default=[], metavar="NAME:L1_SOCKET:HOST_SOCKET",
+                    help="a Unix socket in L1 reachable at HOST_SOCKET here (needs vireo-l1-forward in --exe)")
     args = ap.parse_args()
     fixtures = os.path.abspath(args.fixtures)
     if args.job:
@@ -338,12 +497,18 @@ def main():
             job = f.read()
     else:
         job = "#!/bin/sh\n" + args.command + "\n"
+    forwards = []
+    for spec in args.forward:
+        parts = spec.split(":")
+        if len(parts) != 3:
+            ap.error(f"--forward {spec}: use NAME:L1_SOCKET:HOST_SOCKET")
+        forwards.append(Forwarder(*parts))
     carry = expand_carry(args.exe, args.file)
-    initrd = build_l1_initramfs(fixtures, carry, job)
+    initrd = build_l1_initramfs(fixtures, carry, job, forwards)
     say(f"booting L1 (QEMU TCG, emulated AMD-V), timeout {args.timeout:.0f} s")
     try:
         res = run_l1(fixtures, initrd, args.timeout, log=args.log, memory=args.l1_memory, cpus=args.l1_cpus,
-                     outdir=args.out)
+                     outdir=args.out, forwards=forwards)
     finally:
         os.unlink(initrd)
     say(describe(res))

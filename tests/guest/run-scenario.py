@@ -40,6 +40,14 @@ one step per line, words split like the shell, '#' comments:
   sleep SECONDS
   wait-exit TIMEOUT           the worker exits within TIMEOUT s (e.g. after a
                               shutdown request; else it is turned off)
+  restart STATUS TIMEOUT [ARG...]
+                              the worker exits with STATUS within TIMEOUT s,
+                              then a second one starts with the same command
+                              line plus ARG... (e.g. --restore @RUN@/saved
+                              after a "save"); the step ends once its control
+                              socket answers, later steps talk to it, and its
+                              console goes on in the same log. The test's exit
+                              status (--expect-exit) is the last worker's
   check NAME REGEX            after the run: reply NAME matches
   check-same NAME1 NAME2 FIELD
                               after the run: the same number in both replies
@@ -92,7 +100,7 @@ P = "harness"
 
 EXIT_NAMES = {0: "guest powered off", 10: "guest rebooted", 11: "triple fault",
               12: "KVM could not run the guest", 13: "turned off by the host",
-              1: "worker could not start", 2: "bad usage", 124: "timeout",
+              14: "saved", 1: "worker could not start", 2: "bad usage", 124: "timeout",
               125: "nested host failure"}
 
 # --host-request NAME: a host script
@@ -100,6 +108,7 @@ HOST_REQUESTS = {
     "powerbutton-after-ready": "wait 'VIREO-READY powerbutton'\nrun request power-button\n",
 }
 CTL_TIMEOUT = 15        # seconds for one control command
+RESTART_TIMEOUT = 60    # seconds for a restarted worker to answer
 EXEC_TIMEOUT = 60       # seconds for one exec step
 
 # Console lines after which nothing good can come: stop at once instead of
@@ -144,6 +153,8 @@ class Console:
         self.steps = {}             # step number -> StepRecord
         self.guest_lines = []       # what "wait" steps match (direct path)
         self.finished = False       # the worker has exited (direct path)
+        self.exits = []             # exit status of each worker (direct path)
+        self.restart_argv = None    # extra arguments a restart step asks for (direct path)
         self.cond = threading.Condition()
         self.guest_uptime_at_init = []
         self.hidden = 0
@@ -230,7 +241,7 @@ class StepRecord:
 
 
 class Step:
-    ACTIONS = ("wait", "run", "try", "poll", "sleep", "wait-exit", "exec")
+    ACTIONS = ("wait", "run", "try", "poll", "sleep", "wait-exit", "exec", "restart")
 
     def __init__(self, n, where, text, words):
         self.n, self.where, self.text = n, where, text
@@ -269,6 +280,16 @@ class Step:
             if len(a) < 4:
                 bad("use: poll NAME TIMEOUT REGEX COMMAND...")
             self.name, self.timeout, self.regex, self.command = a[0], seconds(a[1]), a[2], " ".join(a[3:])
+        elif self.kind == "restart":
+            if len(a) < 2:
+                bad("use: restart STATUS TIMEOUT [ARG...]")
+            try:
+                self.status = int(a[0])
+            except ValueError:
+                bad(f"'{a[0]}' is not an exit status")
+            self.timeout = seconds(a[1])
+            self.argv = a[2:]
+            self.command = " ".join(shlex.quote(w) for w in self.argv)
         elif self.kind in ("sleep", "wait-exit"):
             if len(a) != 1:
                 bad(f"use: {self.kind} SECONDS")
@@ -290,7 +311,8 @@ class Step:
             except ValueError:
                 bad("SEED, WIDTH, HEIGHT and the rectangle are numbers")
         else:
-            bad(f"unknown step '{self.kind}' (wait, run, try, exec, poll, sleep, wait-exit, check, check-greater, "
+            bad(f"unknown step '{self.kind}' (wait, run, try, exec, poll, sleep, wait-exit, restart, check, "
+                "check-greater, "
                 "check-same, check-pattern)")
         if self.command and "\n" in self.command:
             bad("a command is one line")
@@ -417,6 +439,8 @@ class DirectSteps(threading.Thread):
                 if self.con.cond.wait_for(lambda: self.con.finished, timeout=st.timeout):
                     return True, 0, "the worker exited"
             return False, 1, f"the worker still ran {st.timeout:g} s later"
+        if st.kind == "restart":
+            return self.restart(st)
         if self.gone():
             return False, 1, "the worker had exited"
         if st.kind in ("run", "try"):
@@ -443,6 +467,29 @@ class DirectSteps(threading.Thread):
             if time.monotonic() >= end:
                 return False, rc, f"no reply matched within {st.timeout:g} s; last reply: {out}"
             self.pause(1.0)
+
+    def restart(self, st):
+        """The worker exits with st.status; run_direct starts the next one."""
+        with self.con.cond:
+            if not self.con.cond.wait_for(lambda: self.con.finished, timeout=st.timeout):
+                return False, 1, f"the worker still ran {st.timeout:g} s later"
+            rc = self.con.exits[-1] if self.con.exits else None
+            if rc != st.status:
+                return False, rc if rc is not None else 1, f"the worker exited with status {exit_name(rc)}, not {st.status}"
+            self.con.restart_argv = list(st.argv)
+            self.con.cond.notify_all()
+            if not self.con.cond.wait_for(lambda: self.con.restart_argv is None, timeout=RESTART_TIMEOUT):
+                return False, 1, "no new worker started"
+        end = time.monotonic() + RESTART_TIMEOUT
+        while True:
+            if self.gone():
+                return False, 1, "the restarted worker exited"
+            rc, out = self.command("status")
+            if rc == 0:
+                return True, 0, out
+            if time.monotonic() >= end:
+                return False, rc, f"the restarted worker did not answer within {RESTART_TIMEOUT} s: {out}"
+            self.pause(0.5)
 
     def run(self):
         for st in self.steps:
@@ -499,6 +546,25 @@ step_wait_exit() {	# N TIMEOUT_S
 	done
 	rec $1 ok 0 "the worker exited"
 }
+step_restart() {	# N STATUS TIMEOUT_S: the job starts the next worker on /tmp/restart.go
+	end=$(( $(now_cs) + $3 * 100 ))
+	until gone; do
+		if [ $(now_cs) -ge $end ]; then rec $1 failed 1 "the worker still ran $3 s later"; return 1; fi
+		sleep 0.5
+	done
+	wrc=$(cat /tmp/worker.rc)
+	if [ "$wrc" != "$2" ]; then rec $1 failed "$wrc" "the worker exited with status $wrc, not $2"; return 1; fi
+	rm -f /tmp/worker.rc
+	: > /tmp/restart.go
+	end=$(( $(now_cs) + RESTART_TIMEOUT * 100 ))
+	while :; do
+		if gone; then rec $1 failed 1 "the restarted worker exited (status $(cat /tmp/worker.rc))"; return 1; fi
+		ctl status
+		if [ $rc = 0 ]; then rec $1 ok 0 "$out"; return 0; fi
+		if [ $(now_cs) -ge $end ]; then rec $1 failed $rc "the restarted worker did not answer: $out"; return 1; fi
+		sleep 0.5
+	done
+}
 step_poll() {	# N TIMEOUT_S REGEX COMMAND
 	if gone; then rec $1 failed 1 "the worker had exited"; return 1; fi
 	end=$(( $(now_cs) + $2 * 100 ))
@@ -516,6 +582,7 @@ step_poll() {	# N TIMEOUT_S REGEX COMMAND
 def l1_steps_script(steps, ctl_l1):
     """The body of the L1 subshell that runs the host steps."""
     funcs = L1_STEP_FUNCS.replace("CTL_TIMEOUT", str(CTL_TIMEOUT)).replace("EXEC_TIMEOUT", str(EXEC_TIMEOUT))
+    funcs = funcs.replace("RESTART_TIMEOUT", str(RESTART_TIMEOUT))
     # without a control client the script only waits and sleeps (checked in main)
     funcs = funcs.replace("CTL", " ".join(shlex.quote(a) for a in ctl_l1 or ["false"]))
     q = shlex.quote
@@ -533,6 +600,8 @@ def l1_steps_script(steps, ctl_l1):
             body.append(f"sleep {st.timeout:g} && rec {st.n} ok 0 ''")
         elif st.kind == "wait-exit":
             body.append(f"step_wait_exit {st.n} {int(st.timeout + 0.999)}")
+        elif st.kind == "restart":
+            body.append(f"step_restart {st.n} {st.status} {int(st.timeout + 0.999)}")
     lines = [funcs, "steps() {"] + [f"\t{b} || return 1" for b in body] + [
         "}",
         "if ! steps && ! gone; then",
@@ -648,6 +717,17 @@ def worker_argv(args, worker, kernel, initrd, control):
 
 # --------------------------------------------------------------------------
 
+def wait_for_restart(con, runner, deadline):
+    """After a worker exited: the arguments a restart step asks for, or None."""
+    with con.cond:
+        while True:
+            if con.restart_argv is not None:
+                return con.restart_argv
+            if runner is None or not runner.is_alive() or time.monotonic() >= deadline:
+                return None
+            con.cond.wait(timeout=0.5)
+
+
 def run_direct(args, con, t0):
     kernel, initrd = guest_files(args)
     tmp = tempfile.mkdtemp(prefix="vireo-scenario-")
@@ -655,8 +735,12 @@ def run_direct(args, con, t0):
     argv = worker_argv(args, [args.worker], kernel, initrd, control)
     say("worker: " + " ".join(shlex.quote(a) for a in argv))
     con.mark("worker_start", time.monotonic() - t0)
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start(cmd):
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    proc = start(argv)
     deadline = time.monotonic() + args.timeout
     timed_out = False
     runner = None
@@ -664,7 +748,24 @@ def run_direct(args, con, t0):
         runner = DirectSteps(args.steps, con, args.ctl_client_argv, control, t0)
         runner.start()
     try:
-        timed_out = stream_lines(proc, deadline, lambda text: con.feed(text, time.monotonic() - t0))
+        while True:
+            timed_out = stream_lines(proc, deadline, lambda text: con.feed(text, time.monotonic() - t0))
+            if timed_out:
+                break
+            proc.wait()
+            with con.cond:
+                con.exits.append(proc.returncode)
+                con.finished = True
+                con.cond.notify_all()
+            extra = wait_for_restart(con, runner, deadline)
+            if extra is None:
+                break
+            say("worker (restart): " + " ".join(shlex.quote(a) for a in argv + extra))
+            proc = start(argv + extra)
+            with con.cond:
+                con.finished = False
+                con.restart_argv = None
+                con.cond.notify_all()
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
     finally:
@@ -698,12 +799,29 @@ def nested_job(args, worker_l1, ctl_l1, kernel_l1, initrd_l1):
             # Not on the console while the guest writes to it: bytes of both
             # would interleave mid-line. Printed once the worker has exited.
             ") > /tmp/host-requests.log 2>&1 &",
+            "steps_pid=$!",
         ]
     lines += [
         'read -r up _ < /proc/uptime; echo "VIREO-WORKER-START uptime=$up"',
         f"echo {shlex.quote('worker: ' + q)}",
         f"{{ {q} < /dev/null 2>&1; echo $? > /tmp/worker.rc; }} | tee /tmp/l2.log",
         "rc=$(cat /tmp/worker.rc 2>/dev/null || echo 255)",
+    ]
+    # Each restart step: the next worker once the step says so (/tmp/restart.go),
+    # unless the steps ended first; its console goes on in the same log.
+    for k, st in enumerate(a for a in actions if a.kind == "restart"):
+        qk = q + "".join(" " + shlex.quote(w) for w in st.argv)
+        lines += [
+            "while [ ! -e /tmp/restart.go ] && kill -0 $steps_pid 2>/dev/null; do sleep 0.2; done",
+            "if [ -e /tmp/restart.go ]; then",
+            "\trm -f /tmp/restart.go",
+            f'\tread -r up _ < /proc/uptime; echo "VIREO-WORKER-RESTART n={k + 1} uptime=$up"',
+            f"\techo {shlex.quote('worker: ' + qk)}",
+            f"\t{{ {qk} < /dev/null 2>&1; echo $? > /tmp/worker.rc; }} | tee -a /tmp/l2.log",
+            "\trc=$(cat /tmp/worker.rc 2>/dev/null || echo 255)",
+            "fi",
+        ]
+    lines += [
         "wait",
         "[ -e /tmp/host-requests.log ] && cat /tmp/host-requests.log",
         'read -r up _ < /proc/uptime; echo "VIREO-WORKER-EXIT rc=$rc uptime=$up"',
@@ -739,7 +857,7 @@ def run_nested(args, con, t0):
     kernel_l1 = "/vireo/guest/" + os.path.basename(kernel)
     initrd_l1 = "/vireo/guest/guest.cpio.gz"
     files += [f"{kernel}:{kernel_l1}", f"{initrd}:{initrd_l1}"]
-    if any(st.kind in ("run", "try", "poll") for st in args.steps) and not ctl_l1:
+    if any(st.kind in ("run", "try", "poll", "restart") for st in args.steps) and not ctl_l1:
         raise FixtureError("the host script runs control commands: give --ctl-client "
                            "(or put vireo-worker-ctl next to the worker)")
     job = nested_job(args, [worker_dest], ctl_l1, kernel_l1, initrd_l1)
@@ -916,7 +1034,7 @@ def main():
         if os.sep in c0:
             args.ctl_client_argv[0] = os.path.abspath(c0)
     args.steps = host_script_steps(args)
-    if any(st.kind in ("run", "try", "poll") for st in args.steps) and not args.ctl_client_argv:
+    if any(st.kind in ("run", "try", "poll", "restart") for st in args.steps) and not args.ctl_client_argv:
         ap.error("the host script runs control commands: give --ctl-client "
                  "(or put vireo-worker-ctl next to the worker)")
 
@@ -941,6 +1059,8 @@ def main():
     for st in args.steps:
         if st.command:
             st.command = st.command.replace("@OUT@", out_here).replace("@RUN@", run_here)
+        if st.kind == "restart":
+            st.argv = [w.replace("@OUT@", out_here).replace("@RUN@", run_here) for w in st.argv]
         if st.kind == "exec":
             st.argv = [w.replace("@OUT@", out_here).replace("@RUN@", run_here) for w in st.argv]
             prog = st.argv[0]

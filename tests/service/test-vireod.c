@@ -173,10 +173,10 @@ static char *create(VireoManager *m, const char *spec)
 	return path;
 }
 
-static pid_t worker_pid(VireoMachine *vm)
+/* A command's reply on the worker's control socket, next to the console
+ * socket vireod publishes. */
+static char *worker_reply(VireoMachine *vm, const char *command)
 {
-	/* The worker answers "status" with its pid on its control socket,
-	 * next to the console socket vireod publishes. */
 	g_autofree char *dir = g_path_get_dirname(vireo_machine_get_console_socket(vm));
 	g_autofree char *ctl = g_build_filename(dir, "control", NULL);
 	g_autoptr(GError) e = NULL;
@@ -184,13 +184,30 @@ static pid_t worker_pid(VireoMachine *vm)
 	g_autoptr(GSocketAddress) a = g_unix_socket_address_new(ctl);
 	g_autoptr(GSocketConnection) conn = g_socket_client_connect(c, G_SOCKET_CONNECTABLE(a), NULL, &e);
 	g_assert_no_error(e);
-	g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), "status\n", 7, NULL, NULL, &e);
+	g_autofree char *cmd = g_strconcat(command, "\n", NULL);
+	g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), cmd, strlen(cmd), NULL, NULL, &e);
 	g_autoptr(GDataInputStream) in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
-	g_autofree char *line = g_data_input_stream_read_line(in, NULL, NULL, &e);
+	char *line = g_data_input_stream_read_line(in, NULL, NULL, &e);
 	g_assert_no_error(e);
-	const char *p = strstr(line, " pid=");
-	g_assert_nonnull(p);
-	return (pid_t)atoi(p + 5);
+	g_assert_nonnull(line);
+	return line;
+}
+
+/* The number after " key=" in a worker's reply. */
+static guint64 reply_number(const char *reply, const char *key)
+{
+	g_autofree char *k = g_strdup_printf(" %s=", key);
+	const char *p = strstr(reply, k);
+	if (!p)
+		g_error("no %s in \"%s\"", key, reply);
+	return g_ascii_strtoull(p + strlen(k), NULL, 10);
+}
+
+static pid_t worker_pid(VireoMachine *vm)
+{
+	/* The worker answers "status" with its pid. */
+	g_autofree char *line = worker_reply(vm, "status");
+	return (pid_t)reply_number(line, "pid");
 }
 
 static void test_requests_refused(void)
@@ -343,6 +360,126 @@ static void test_vireod_restart(void)
 	g_assert_true(vireo_machine_call_delete_sync(vm2, NULL, &e));
 }
 
+/* $XDG_DATA_HOME/vireo/ID/saved: where vireod keeps a VM's saved state. */
+static char *saved_dir(VireoMachine *vm)
+{
+	return g_build_filename(home, "data", "vireo", vireo_machine_get_id(vm), "saved", NULL);
+}
+
+static bool saved_state_there(VireoMachine *vm)
+{
+	g_autofree char *dir = saved_dir(vm);
+	g_autofree char *state = g_build_filename(dir, "state", NULL);
+	g_autofree char *ram = g_build_filename(dir, "ram", NULL);
+	return g_file_test(state, G_FILE_TEST_IS_REGULAR) && g_file_test(ram, G_FILE_TEST_IS_REGULAR);
+}
+
+static void test_save(void)
+{
+	g_autofree char *path = NULL, *dir = NULL;
+	guint64 seq_before = 0;
+	{
+		g_autoptr(VireoManager) m = manager();
+		path = create(m, "{'Name': <'sleeper'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 2>}");
+		g_autoptr(VireoMachine) vm = machine(path);
+		dir = saved_dir(vm);
+		g_autoptr(GError) e = NULL;
+		/* Off: nothing to save, nothing to delete. */
+		g_autoptr(GError) e0 = NULL, e00 = NULL;
+		g_assert_false(vireo_machine_call_save_sync(vm, NULL, &e0));
+		expect_dbus_error(e0, "org.vireo.Vireo1.Error.InvalidState");
+		g_assert_false(vireo_machine_call_delete_saved_state_sync(vm, NULL, &e00));
+		expect_dbus_error(e00, "org.vireo.Vireo1.Error.InvalidState");
+
+		g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+		g_assert_no_error(e);
+		wait_for(vm, "state", "Running");
+		wait_for(vm, "heartbeat", "ok");
+		/* A few beats answered: their count is part of what is saved. */
+		for (int i = 0; i < 100; i++) {
+			g_autofree char *hb = worker_reply(vm, "heartbeat");
+			if (reply_number(hb, "beats") >= 2) {
+				seq_before = reply_number(hb, "seq");
+				break;
+			}
+			g_usleep(100000);
+		}
+		g_assert_cmpuint(seq_before, >, 0);
+		pid_t pid = worker_pid(vm);
+		/* Running -> Saving -> Saved: the worker writes it all and ends. */
+		g_assert_true(vireo_machine_call_save_sync(vm, NULL, &e));
+		g_assert_no_error(e);
+		wait_for(vm, "state", "Saved");
+		g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "saved");
+		g_assert_cmpstr(vireo_machine_get_console_socket(vm), ==, "");
+		g_assert_true(saved_state_there(vm));
+		g_assert_cmpint(kill(pid, 0), ==, -1);
+		/* Saved allows Start, DeleteSavedState, Delete, Rename: not these. */
+		g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL;
+		g_assert_false(vireo_machine_call_pause_sync(vm, NULL, &e1));
+		expect_dbus_error(e1, "org.vireo.Vireo1.Error.InvalidState");
+		g_assert_false(vireo_machine_call_save_sync(vm, NULL, &e2));
+		expect_dbus_error(e2, "org.vireo.Vireo1.Error.InvalidState");
+		g_autoptr(GVariant) mem = g_variant_ref_sink(g_variant_parse(NULL, "{'MemoryMiB': <uint64 512>}", NULL, NULL, NULL));
+		g_assert_false(vireo_machine_call_configure_sync(vm, mem, NULL, &e3));
+		expect_dbus_error(e3, "org.vireo.Vireo1.Error.InvalidState");
+		g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Saved");
+	}
+	/* A Saved VM is still Saved for the next vireod. */
+	vireod_stop();
+	vireod_start();
+	g_autoptr(VireoMachine) vm = machine(path);
+	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Saved");
+	g_assert_true(saved_state_there(vm));
+
+	/* Start goes on from it: the same VM, whose heartbeat counts on from
+	 * where it stood (a new boot would start again from 1), and the saved
+	 * state is used up. */
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+	g_assert_no_error(e);
+	wait_for(vm, "state", "Running");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "restored from its saved state");
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+	{
+		g_autofree char *hb = worker_reply(vm, "heartbeat");
+		g_test_message("after the restore: %s", hb);
+		g_assert_cmpuint(reply_number(hb, "beats"), >=, 2);
+		g_assert_cmpuint(reply_number(hb, "seq"), >=, seq_before);
+	}
+	wait_for(vm, "heartbeat", "ok");
+
+	/* Paused -> Saving -> Saved, then given up: Off, nothing left. */
+	g_assert_true(vireo_machine_call_pause_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Paused");
+	g_assert_true(vireo_machine_call_save_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Saved");
+	g_assert_true(saved_state_there(vm));
+	g_assert_true(vireo_machine_call_delete_saved_state_sync(vm, NULL, &e));
+	g_assert_no_error(e);
+	wait_for(vm, "state", "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "the saved state was deleted");
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+
+	/* The next Start boots afresh (the heartbeat counts from the start). */
+	g_assert_true(vireo_machine_call_start_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Running");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "");
+	{
+		g_autofree char *hb = worker_reply(vm, "heartbeat");
+		g_assert_cmpuint(reply_number(hb, "beats"), <, 2);
+	}
+	/* Saved again, then deleted with the VM: its files go with it. */
+	wait_for(vm, "heartbeat", "ok");
+	g_assert_true(vireo_machine_call_save_sync(vm, NULL, &e));
+	wait_for(vm, "state", "Saved");
+	g_assert_true(vireo_machine_call_delete_sync(vm, NULL, &e));
+	g_assert_no_error(e);
+	g_assert_false(g_file_test(dir, G_FILE_TEST_EXISTS));
+	g_autofree char *datadir = g_path_get_dirname(dir);
+	g_assert_false(g_file_test(datadir, G_FILE_TEST_EXISTS));
+}
+
 /* vireoctl: run it, its stdout, its exit status. */
 static int ctl(char **out, const char *first, ...)
 {
@@ -411,6 +548,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vireod/lifecycle", test_lifecycle);
 	g_test_add_func("/vireod/worker-killed", test_worker_killed);
 	g_test_add_func("/vireod/vireod-restart", test_vireod_restart);
+	g_test_add_func("/vireod/save", test_save);
 	g_test_add_func("/vireod/vireoctl", test_vireoctl);
 	int r = g_test_run();
 	vireod_stop();

@@ -243,7 +243,7 @@ static void test_state_table(void)
 		{ VM_SAVING, "Rename" },
 		{ VM_SAVED, "Start,Delete Saved State,Delete,Rename" },
 		{ VM_STOPPING, "Turn Off,Rename,Screenshot" },
-		{ VM_FAILED, "Start,Configure,Delete,Rename" },
+		{ VM_FAILED, "Start,Configure,Delete,Rename,Delete Saved State" },
 	};
 	g_assert_cmpuint(G_N_ELEMENTS(table), ==, VM_STATE_COUNT);
 	for (size_t i = 0; i < G_N_ELEMENTS(table); i++) {

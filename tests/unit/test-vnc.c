@@ -401,10 +401,12 @@ static void run_framebuffer(const char *encodings)
 	g_assert_false(peer_shows(&p, &f));
 	display_damage(fx.d, &(struct display_rect){ 50, 100, 40, 40 }, 1);
 	WAIT_UNTIL(peer_shows(&p, &f));
+	/* The partial damage was counted as an update (whether the first
+	 * surface's full damage is counted apart depends on whether the two
+	 * arrived in one batch). */
 	struct vnc_stats st;
-	vnc_get_stats(fx.v, &st);
+	WAIT_UNTIL((vnc_get_stats(fx.v, &st), st.updates >= 1));
 	g_assert_cmpuint(st.clients, ==, 1);
-	g_assert_cmpuint(st.updates, >=, 2);
 
 	/* A resize. */
 	struct fb g;

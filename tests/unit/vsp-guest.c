@@ -163,6 +163,11 @@ static uint64_t sim_reference_time(void *opaque)
 
 struct vsp_guest *vsp_guest_new(void)
 {
+	return vsp_guest_new_ram(SIM_RAM_BYTES);
+}
+
+struct vsp_guest *vsp_guest_new_ram(uint64_t ram_bytes)
+{
 	struct vsp_guest *g = g_new0(struct vsp_guest, 1);
 	g_mutex_init(&g->lock);
 	g_cond_init(&g->cond);
@@ -173,7 +178,7 @@ struct vsp_guest *vsp_guest_new(void)
 	g->next_gpadl = SIM_FIRST_GPADL;
 	g->ref_now = 1000000;
 	g->ref_step = 1;
-	if (guest_ram_init(&g->ram, SIM_RAM_BYTES, "vsp-guest") < 0)
+	if (guest_ram_init(&g->ram, ram_bytes, "vsp-guest") < 0)
 		goto fail;
 	g->ram_ok = true;
 	struct vmbus_server_config cfg = { .nvps = VSP_GUEST_NVPS };
@@ -217,6 +222,28 @@ void vsp_guest_free(struct vsp_guest *g)
 	g_cond_clear(&g->cond);
 	g_mutex_clear(&g->lock);
 	g_free(g);
+}
+
+int vsp_guest_new_host(struct vsp_guest *g)
+{
+	/* The old host goes as a worker's does at its exit (vsp.h's order). */
+	vsp_bus_stop(g->bus);
+	vmbus_server_free(g->server);
+	vsp_bus_free(g->bus);
+	g->bus = NULL;
+	struct vmbus_server_config cfg = { .nvps = VSP_GUEST_NVPS };
+	g->server = vmbus_server_new(&cfg, &sim_server_ops, g);
+	if (!g->server)
+		return -ENOMEM;
+	struct vsp_bus_host host = {
+		.server = g->server,
+		.ram = &g->ram,
+		.signal_guest = sim_signal_guest,
+		.reference_time = sim_reference_time,
+		.opaque = g,
+	};
+	g->bus = vsp_bus_new(&host);
+	return g->bus ? 0 : -ENOMEM;
 }
 
 struct vsp_bus *vsp_guest_bus(struct vsp_guest *g)

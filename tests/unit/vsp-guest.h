@@ -65,9 +65,18 @@ struct vsp_guest_chan {
 
 /* A new guest with a server and a bus (no devices yet: add them to ->bus). */
 struct vsp_guest *vsp_guest_new(void);
+/* The same with ram_bytes of guest RAM (e.g. a saved machine's size); its own
+ * rings stay in the first LAYOUT_MIN_MEMORY. */
+struct vsp_guest *vsp_guest_new_ram(uint64_t ram_bytes);
 /* Stops the bus, frees server, bus and RAM. Devices' own structs after this. */
 void vsp_guest_free(struct vsp_guest *g);
 
+/* A new host on the same guest (tests of saved states): the bus and
+ * server go as at a worker's exit, an empty new pair takes their place on
+ * the same guest RAM; the guest's side (its offers, channels, rings) stays
+ * as it is. Add the devices again, then restore the saved state into them.
+ * 0 or -ENOMEM. */
+int vsp_guest_new_host(struct vsp_guest *g);
 struct vsp_bus *vsp_guest_bus(struct vsp_guest *g);
 struct vmbus_server *vsp_guest_server(struct vsp_guest *g);
 const struct guest_ram *vsp_guest_ram(struct vsp_guest *g);

@@ -148,14 +148,18 @@ while [ $t -lt 600 ]; do
 		drawn_rect=1
 		echo "VIREO-READY rect"
 	fi
-	if [ $reloaded = 0 ] && host_says reload && [ $vram_in = ram ]; then
+	# Asked once per turn: the daemon may rewrite its pool file between two
+	# looks, and the two branches below must see the same answer.
+	reload_asked=0
+	[ $reloaded = 0 ] && host_says reload && reload_asked=1
+	if [ $reload_asked = 1 ] && [ $vram_in = ram ]; then
 		reloaded=1
 		result reload kept
 		fb_cmd pattern 3
 		result drawn_again "$FB_ANSWER"
 		echo "VIREO-READY reload"
 	fi
-	if [ $reloaded = 0 ] && host_says reload; then
+	if [ $reload_asked = 1 ] && [ $vram_in != ram ]; then
 		reloaded=1
 		result reload done
 		fb_serve_stop

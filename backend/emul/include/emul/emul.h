@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <glib.h>
+
 #include "hv/iobus.h"
 #include "hv/irq.h"
 #include "emul/chardev.h"
@@ -68,3 +70,26 @@ void acpi_pm_reset(struct acpi_pm *pm);
 /* A general-purpose event: sets GPE0_STS bit `bit` (< ACPI_PM_GPE0_BITS) and raises the SCI if enabled. */
 #define ACPI_PM_GPE0_BITS 16
 void acpi_pm_raise_gpe(struct acpi_pm *pm, unsigned bit);
+
+/*
+ * Saved state of each model (saved_state.h): its registers and buffers. A
+ * restore checks every value against what the guest could have set, makes
+ * the interrupt line follow the restored registers, and changes nothing
+ * when it refuses (-EINVAL with error set). The PM timer and the RTC go on
+ * from the saved state (the RTC follows the host's wall clock, as before).
+ */
+#define UART8250_STATE_TYPE   "(ayyyyyyyyyybyb)"
+#define UART8250_STATE_FORMAT "(@ayyyyyyyyyybyb)"
+GVariant *uart8250_save(struct uart8250 *uart);
+int uart8250_restore(struct uart8250 *uart, GVariant *v, GError **error);
+#define CMOS_RTC_STATE_TYPE   "(yayxxxiiiiibxy)"
+#define CMOS_RTC_STATE_FORMAT "(y@ayxxxiiiiibxy)"
+GVariant *cmos_rtc_save(struct cmos_rtc *rtc);
+int cmos_rtc_restore(struct cmos_rtc *rtc, GVariant *v, GError **error);
+#define I8042_STATE_TYPE      "(ayyybbby)"
+#define I8042_STATE_FORMAT    "(@ayyybbby)"
+GVariant *i8042_save(struct i8042 *kbc);
+int i8042_restore(struct i8042 *kbc, GVariant *v, GError **error);
+#define ACPI_PM_STATE_TYPE    "(qqqqqu)"
+GVariant *acpi_pm_save(struct acpi_pm *pm);
+int acpi_pm_restore(struct acpi_pm *pm, GVariant *v, GError **error);

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #define GPADL_PAGE_SIZE      4096u
 #define GPADL_PAGE_SHIFT     12u
 /* PFNs of one GPADL: range_buflen is a u16, so one message series can carry
@@ -149,3 +151,26 @@ bool gpadl_iter_next(struct gpadl_iter *it, uint64_t *gpa, uint32_t *len);
  */
 long gpadl_pfns(const struct gpadl *g, uint64_t offset, uint64_t len, uint64_t *pfns, size_t max,
 		uint32_t *first_offset);
+
+/*
+ * Saved state (saved_state.h): every GPADL of the table, complete or being
+ * built, with its range area as the guest sent it. Held GPADLs that left
+ * the table (gpadl_table_drop_relid with a holder) are not part of it.
+ */
+#define GPADL_TABLE_STATE_TYPE "a(uuubqqay)"
+GVariant *gpadl_table_save(const struct gpadl_table *t);
+
+/* A teardown the guest asked for while the GPADL was in use. */
+struct gpadl_pending_teardown {
+	uint32_t id;
+	bool answer;
+};
+/*
+ * Refill an empty table from gpadl_table_save's variant, each GPADL through
+ * the checks of gpadl_table_header. GPADLs whose teardown was pending come
+ * back ready and are listed in *teardowns (a GArray of struct
+ * gpadl_pending_teardown): once their holders hold them again, the caller
+ * asks gpadl_table_teardown for each. 0, or -EINVAL with error set and the
+ * table empty again.
+ */
+int gpadl_table_restore(struct gpadl_table *t, GVariant *v, GArray **teardowns, GError **error);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 struct hyperv_ops {
 	void *(*gpa_ptr)(void *opaque, uint64_t gpa, size_t len);
 	uint64_t (*now_ns)(void *opaque);                 /* monotonic */
@@ -68,3 +70,15 @@ void hyperv_set_signal_port(struct hyperv *hv, uint16_t port);
 
 /* TIME_REF_COUNT: 100 ns units since the partition started. Any thread. */
 uint64_t hyperv_reference_time(struct hyperv *hv);
+
+/*
+ * Saved state (saved_state.h): the guest OS id, the hypercall page MSR,
+ * the crash MSRs, TSC_INVARIANT_CONTROL, every VP's assist page MSR, the
+ * reference time and the ports the hypercall page uses. The page itself
+ * is guest RAM. Restoring makes TIME_REF_COUNT go on from the saved value.
+ * 0, or -EINVAL with error set (VP count, ports that differ from ours, a
+ * hypercall page that is not RAM): nothing changes then.
+ */
+#define HYPERV_STATE_TYPE "(ttattattqq)"
+GVariant *hyperv_save(struct hyperv *hv);
+int hyperv_restore(struct hyperv *hv, GVariant *v, GError **error);

@@ -30,6 +30,7 @@ enum partition_stop {
 	PARTITION_STOP_TURNED_OFF,    /* the host cut the power */
 	PARTITION_STOP_INTERNAL_ERROR,/* KVM could not run the guest (emulation failure, bad entry) */
 	PARTITION_STOP_HOST_ERROR,    /* an ioctl failed */
+	PARTITION_STOP_SAVED,         /* its state went to disk (the worker's save) */
 };
 
 const char *partition_stop_name(enum partition_stop s);
@@ -111,7 +112,8 @@ void partition_irq_set_level(void *partition, unsigned gsi, bool level);
  * `vp` (the SynIC's delivery): KVM_SIGNAL_MSI. */
 int partition_inject_vector(struct partition *p, unsigned vp, uint8_t vector);
 
-/* Starts every vCPU thread; the BSP begins at entry, the others wait for SIPI. */
+/* Starts every vCPU thread; the BSP begins at entry, the others wait for SIPI.
+ * entry NULL: the vCPUs go on from a restored state (partition_restore). */
 int partition_start(struct partition *p, const struct boot_entry *entry);
 
 /* Pause: every vCPU out of KVM_RUN and parked; returns once they are (or
@@ -165,3 +167,14 @@ void partition_hv_signal_exit(struct partition *p, uint32_t conn_id);
 int partition_map_memfd(struct partition *p, uint64_t gpa, int memfd, uint64_t offset, uint64_t size);
 /* Undo the mapping that starts at gpa: 0, or -ENOENT when there is none. */
 int partition_unmap_memfd(struct partition *p, uint64_t gpa);
+
+/*
+ * What KVM holds of the partition (kvm_state.h): every vCPU and the
+ * irqchip, PIT and clock. Save with the vCPUs paused (partition_pause);
+ * restore into a new partition of the same configuration before
+ * partition_start(p, NULL). -errno with error set (SAVED_STATE_ERROR,
+ * "kvm: ...": the ioctl that failed, or what of the state does not fit
+ * this host: vCPU count, CPUID, TSC rate, XSAVE size).
+ */
+int partition_save(struct partition *p, GVariant **out, GError **error);
+int partition_restore(struct partition *p, GVariant *v, GError **error);

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "hv/iobus.h"
 
 #define PCI_SLOTS           32
@@ -73,3 +75,15 @@ void pci_host_bridge_init(struct pci_device *dev);
 /* Raw configuration access, as the port handler performs it. */
 uint32_t pci_config_read(struct pci_bus *bus, uint32_t address, unsigned offset_in_dword, unsigned len);
 void pci_config_write(struct pci_bus *bus, uint32_t address, unsigned offset_in_dword, unsigned len, uint32_t value);
+
+/*
+ * Saved state (saved_state.h): the address latch and every device's
+ * configuration space. A restore needs the same devices in the same slots
+ * (their identity bytes are compared) and applies only what a guest can
+ * write, through the guest's own write path (BAR masks, command bits),
+ * telling the devices where their BARs are. -EINVAL with error set: the
+ * devices differ (nothing applied).
+ */
+#define PCI_BUS_STATE_TYPE "(ua(yay))"
+GVariant *pci_bus_save(struct pci_bus *bus);
+int pci_bus_restore(struct pci_bus *bus, GVariant *v, GError **error);

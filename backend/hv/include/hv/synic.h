@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #define SYNIC_SINT_COUNT          16u
 #define SYNIC_MESSAGE_SIZE        256u
 #define SYNIC_MESSAGE_PAYLOAD_MAX 240u
@@ -123,3 +125,15 @@ void synic_flush(struct synic *s, unsigned vp);
 int synic_queued(struct synic *s, unsigned vp, unsigned sint);
 
 void synic_get_stats(struct synic *s, struct synic_stats *out);
+
+/*
+ * Saved state (saved_state.h): every VP's SCONTROL, SIEFP, SIMP, SINTs and
+ * the messages it has queued, oldest first. Save and restore with the
+ * guest stopped. Restoring delivers and injects nothing: what waited for
+ * the guest's EOM waits for it again. 0, or -EINVAL with error set (a VP
+ * count that is not nvps, a SINT value the guest could not have written, a
+ * message the SynIC would not have queued): nothing changes then.
+ */
+#define SYNIC_STATE_TYPE "a(tttata(yuay))"
+GVariant *synic_save(struct synic *s);
+int synic_restore(struct synic *s, GVariant *state, GError **error);

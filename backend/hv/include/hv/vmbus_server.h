@@ -206,3 +206,21 @@ struct vmbus_server_state {
 	unsigned queued;                     /* replies in the outbox */
 };
 void vmbus_server_get_state(struct vmbus_server *s, struct vmbus_server_state *out);
+
+/*
+ * Saved state (saved_state.h, vmbus_server_state.c): the connection, every
+ * channel, every GPADL and the replies still owed. Save with the guest
+ * stopped (no vCPU posting).
+ */
+#define VMBUS_SERVER_STATE_TYPE "(bubuttta(uayayqubuuuuay)" GPADL_TABLE_STATE_TYPE "a(uay))"
+GVariant *vmbus_server_save(struct vmbus_server *s);
+/*
+ * Put a new server (nothing connected yet, its devices' channels offered
+ * in the same order as in the saved VM) back where the saved one was:
+ * connection, channels with their rings held, GPADLs, waiting replies. No
+ * message goes to the guest and no channel_open is called: the host maps
+ * the open channels' rings itself (vmbus_server_channel_info). 0, or
+ * -EINVAL with error set when the state does not fit this server
+ * (channels, versions, VPs, GPADLs, ring splits): nothing is kept then.
+ */
+int vmbus_server_restore(struct vmbus_server *s, GVariant *v, GError **error);

@@ -126,3 +126,14 @@ const char *ic_state_name(enum ic_state s);
  * from its open; ic_timer_stop (from its close) also clears *timer. */
 GSource *ic_timer_start(struct vsp_bus *bus, unsigned period_ms, GSourceFunc fn, void *data);
 void ic_timer_stop(GSource **timer);
+
+/*
+ * Saved state of a service's negotiation (saved_state.h): its state, the
+ * versions agreed, the transaction ids and the bad-message count. A
+ * restore checks them against the service's own version lists and
+ * against open (whether its channel is open: CLOSED exactly when not).
+ * 0, or -EINVAL with error set ("name: ...") and nothing changed.
+ */
+#define IC_SERVICE_STATE_TYPE "(u(qq)(qq)tttt)"
+GVariant *ic_service_save(const struct ic_service *svc);
+int ic_service_restore(struct ic_service *svc, GVariant *v, bool open, const char *name, GError **error);

@@ -127,3 +127,7 @@ struct synthvid *synthvid_add(struct vsp_bus *bus, const struct vmbus_guid *inst
 void synthvid_free(struct synthvid *sv);
 /* Any thread. */
 void synthvid_get_state(struct synthvid *sv, struct synthvid_state *out);
+
+/* The device's VRAM: its memfd and the device's read-write mapping of it,
+ * size bytes (a saved state keeps the pixels in a file of their own). */
+void synthvid_get_vram(struct synthvid *sv, int *memfd, uint8_t **pixels, uint64_t *size);

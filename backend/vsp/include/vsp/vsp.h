@@ -76,6 +76,19 @@ struct vsp_device_class {
 	/* The channel closed (guest close, reset, unload): the rings are gone
 	 * already. Called once for every open that was called. May be NULL. */
 	void (*close)(struct vsp_device *dev);
+
+	/*
+	 * Saved state (saved_state.h, vsp_bus_save). save: the device's own
+	 * state, called with the bus frozen (vsp_bus_freeze: no callback runs
+	 * meanwhile) from any thread. restore: that state, into the device of
+	 * a new machine, with its bus frozen, instead of open: the channel is
+	 * as it was (vsp_device_is_open says whether it is open, its rings are
+	 * mapped), nothing is sent or renegotiated. The state is hostile: every
+	 * value checked; 0, or -EINVAL with error set ("NAME: what"). Both
+	 * NULL: the device keeps nothing worth saving.
+	 */
+	GVariant *(*save)(struct vsp_device *dev);
+	int (*restore)(struct vsp_device *dev, GVariant *state, GError **error);
 };
 
 /* What the bus needs from the partition. */
@@ -161,3 +174,32 @@ struct vsp_device_stats {
 };
 /* Any thread. */
 void vsp_device_get_stats(const struct vsp_device *dev, struct vsp_device_stats *out);
+
+/*
+ * Freeze: the bus thread waits inside a callback of its own until thaw, so
+ * no device callback or timer runs and nothing touches the rings; the
+ * device state may then be read or written from another thread. Returns
+ * once the thread waits. Not from the bus thread. vsp_bus_stop thaws.
+ */
+void vsp_bus_freeze(struct vsp_bus *bus);
+void vsp_bus_thaw(struct vsp_bus *bus);
+
+/*
+ * Saved state of the bus and its devices, frozen: per device, in the order
+ * they were added, its class name, relid, whether the channel is open for
+ * the device, whether that open is the guest's current one, whether it is
+ * open for the guest (an open or close the device had not caught up with
+ * is finished after a restore), whether the guest broke its ring, whether
+ * a send waits for room, and the device's own state (class->save).
+ */
+#define VSP_BUS_STATE_TYPE "a(subbbbbv)"
+GVariant *vsp_bus_save(struct vsp_bus *bus);
+/*
+ * Into the bus of a new machine with the same devices added in the same
+ * order, after vmbus_server_restore and frozen: the open channels' rings
+ * are mapped again from their GPADLs (and their guest signals watched),
+ * each device gets its state (class->restore), and each is woken, so that
+ * what the guest left in its ring is read once the bus thaws. -EINVAL with
+ * error set when the devices differ or a state is refused.
+ */
+int vsp_bus_restore(struct vsp_bus *bus, GVariant *v, GError **error);

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vireod on this host, with its VMs inside the emulated host (vireo-emuhost:
+ * QEMU/TCG with emulated AMD-V, the worker on L1's KVM), on a private bus
+ * (GTestDBus): the whole lifecycle through vireoctl and the D-Bus API. The
+ * guest is the fixtures' Debian kernel with the scenario emuhost
+ * (tests/guest/scenarios/emuhost.sh): it draws vireo-fbtool's pattern 41,
+ * which must come through the console socket exactly (shared memory, made
+ * by vireo-emuhost's bridge, and inline), and reports on its serial console
+ * whether the keys typed through the console socket arrived. Then Shut Down
+ * through the guest, a worker killed inside the emulated host (reported as
+ * any killed worker), SIGTERM to vireo-emuhost and Turn Off (both turn the
+ * VM off), and Delete.
+ *
+ * Where this host's KVM runs stock guests, vireod would run them natively:
+ * the test then asks for the emulated host (VIREO_HOST_PATH=emulated).
+ *
+ * Environment: VIREOD, VIREOCTL, VIREO_WORKER, VIREO_EMUHOST, CONSOLE_CLIENT,
+ * WORKER_CTL, FBPATTERN, FIXTURES, EMUHOST_CACHE (the image cache, kept
+ * between runs), OUTDIR.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gstdio.h>
+
+#include "vireo-dbus.h"
+
+#define BUS_NAME "org.vireo.Vireo1"
+#define PATH     "/org/vireo/Vireo1"
+#define SEED     41
+/* The first start builds the image (seconds from cached packages, more
+ * when they are downloaded); L1 boots in about 6 s, the guest in about 20. */
+#define START_TIMEOUT_S  900
+#define STATE_TIMEOUT_S  240
+#define SERIAL_TIMEOUT_S 300
+
+static GSubprocess *vireod;
+
+static const char *env(const char *name)
+{
+	const char *v = g_getenv(name);
+	if (!v || !*v)
+		g_error("%s is not set (tests/service/meson.build sets it)", name);
+	return v;
+}
+
+static void vireod_start(void)
+{
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	vireod = g_subprocess_launcher_spawn(l, &e, env("VIREOD"), NULL);
+	g_assert_no_error(e);
+	g_autoptr(GDBusConnection) c = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &e);
+	g_assert_no_error(e);
+	for (int i = 0; i < 200; i++) {
+		g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+								    "org.freedesktop.DBus", "NameHasOwner",
+								    g_variant_new("(s)", BUS_NAME), G_VARIANT_TYPE("(b)"),
+								    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+		gboolean has;
+		g_variant_get(r, "(b)", &has);
+		if (has)
+			return;
+		g_usleep(50000);
+	}
+	g_error("vireod did not take its bus name");
+}
+
+static void vireod_stop(void)
+{
+	g_subprocess_send_signal(vireod, SIGTERM);
+	g_autoptr(GError) e = NULL;
+	g_assert_true(g_subprocess_wait(vireod, NULL, &e));
+	g_assert_cmpint(g_subprocess_get_exit_status(vireod), ==, 0);
+	g_clear_object(&vireod);
+}
+
+/* A program's stdout and exit status. */
+static int run(char **out, const char *const *argv)
+{
+	g_autoptr(GError) e = NULL;
+	g_autofree char *o = NULL, *er = NULL;
+	int status = 0;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &er, &status, &e));
+	g_autofree char *cmd = g_strjoinv(" ", (char **)argv);
+	g_test_message("%s: %s%s", cmd, o, er);
+	if (out)
+		*out = g_steal_pointer(&o);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+#define RUN(out, ...) run(out, (const char *const[]){ __VA_ARGS__, NULL })
+
+static VireoManager *manager(void)
+{
+	g_autoptr(GError) e = NULL;
+	VireoManager *m = vireo_manager_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
+							       PATH, NULL, &e);
+	g_assert_no_error(e);
+	return m;
+}
+
+static VireoMachine *machine(const char *path)
+{
+	g_autoptr(GError) e = NULL;
+	VireoMachine *vm = vireo_machine_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
+							       path, NULL, &e);
+	g_assert_no_error(e);
+	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(vm), START_TIMEOUT_S * 1000);
+	return vm;
+}
+
+static gboolean on_timeout(gpointer loop)
+{
+	g_main_loop_quit(loop);
+	return G_SOURCE_REMOVE;
+}
+
+struct want {
+	const char *value;
+	GMainLoop *loop;
+};
+
+static void on_state(GObject *o, GParamSpec *ps, gpointer data)
+{
+	struct want *w = data;
+	if (g_strcmp0(vireo_machine_get_state(VIREO_MACHINE(o)), w->value) == 0)
+		g_main_loop_quit(w->loop);
+}
+
+static void wait_state(VireoMachine *vm, const char *value)
+{
+	struct want w = { value, g_main_loop_new(NULL, FALSE) };
+	gulong id = g_signal_connect(vm, "notify::state", G_CALLBACK(on_state), &w);
+	guint t = g_timeout_add_seconds(STATE_TIMEOUT_S, on_timeout, w.loop);
+	if (g_strcmp0(vireo_machine_get_state(vm), value) != 0)
+		g_main_loop_run(w.loop);
+	g_signal_handler_disconnect(vm, id);
+	if (g_strcmp0(vireo_machine_get_state(vm), value) != 0)
+		g_error("State of %s is \"%s\" (%s), not \"%s\", after %d s", vireo_machine_get_name(vm),
+			vireo_machine_get_state(vm), vireo_machine_get_state_reason(vm), value, STATE_TIMEOUT_S);
+	g_source_remove(t);
+	g_main_loop_unref(w.loop);
+}
+
+/* ---- the progress vireod shows while the emulated host starts ---- */
+
+struct progress {
+	GPtrArray *lines;
+};
+
+static void on_reason(GObject *o, GParamSpec *ps, gpointer data)
+{
+	struct progress *p = data;
+	const char *r = vireo_machine_get_state_reason(VIREO_MACHINE(o));
+	if (g_str_equal(vireo_machine_get_state(VIREO_MACHINE(o)), "Starting") && g_str_has_prefix(r, "emulated host: "))
+		g_ptr_array_add(p->lines, g_strdup(r));
+}
+
+struct start_call {
+	GMainLoop *loop;
+	GError *error;
+	bool done;
+};
+
+static void on_started(GObject *src, GAsyncResult *res, gpointer data)
+{
+	struct start_call *s = data;
+	(void)vireo_machine_call_start_finish(VIREO_MACHINE(src), res, &s->error);
+	s->done = true;
+	g_main_loop_quit(s->loop);
+}
+
+/* Start, and wait for Running: the progress lines seen on the way. */
+static GPtrArray *start(VireoMachine *vm)
+{
+	struct progress p = { g_ptr_array_new_with_free_func(g_free) };
+	gulong id = g_signal_connect(vm, "notify::state-reason", G_CALLBACK(on_reason), &p);
+	struct start_call s = { g_main_loop_new(NULL, FALSE) };
+	vireo_machine_call_start(vm, NULL, on_started, &s);
+	guint t = g_timeout_add_seconds(START_TIMEOUT_S, on_timeout, s.loop);
+	g_main_loop_run(s.loop);
+	g_source_remove(t);
+	g_main_loop_unref(s.loop);
+	g_assert_true(s.done);
+	g_assert_no_error(s.error);
+	wait_state(vm, "Running");
+	g_signal_handler_disconnect(vm, id);
+	for (guint i = 0; i < p.lines->len; i++)
+		g_test_message("progress: %s", (const char *)p.lines->pdata[i]);
+	return p.lines;
+}
+
+/* ---- the guest's serial console ---- */
+
+struct serial {
+	GSocketConnection *conn;
+	GString *text;
+};
+
+static void serial_open(struct serial *s, const char *path)
+{
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GSocketClient) c = g_socket_client_new();
+	g_autoptr(GSocketAddress) a = g_unix_socket_address_new(path);
+	s->conn = g_socket_client_connect(c, G_SOCKET_CONNECTABLE(a), NULL, &e);
+	g_assert_no_error(e);
+	s->text = g_string_new(NULL);
+}
+
+static void serial_close(struct serial *s)
+{
+	g_clear_object(&s->conn);
+	g_string_free(s->text, TRUE);
+}
+
+/* Until the console said needle (a line of its own): false when it never does. */
+static bool serial_wait(struct serial *s, const char *needle)
+{
+	GSocket *sock = g_socket_connection_get_socket(s->conn);
+	gint64 end = g_get_monotonic_time() + (gint64)SERIAL_TIMEOUT_S * G_USEC_PER_SEC;
+	while (!strstr(s->text->str, needle)) {
+		gint64 left = end - g_get_monotonic_time();
+		if (left <= 0)
+			return false;
+		g_autoptr(GError) e = NULL;
+		if (!g_socket_condition_timed_wait(sock, G_IO_IN, left, NULL, &e))
+			return false;
+		char buf[4096];
+		gssize n = g_socket_receive(sock, buf, sizeof(buf), NULL, &e);
+		if (n <= 0)
+			return false;
+		g_string_append_len(s->text, buf, n);
+	}
+	return true;
+}
+
+/* VIREO-RESULT key=value of the console so far, or NULL. */
+static char *serial_result(struct serial *s, const char *key)
+{
+	g_autofree char *want = g_strdup_printf("VIREO-RESULT %s=", key);
+	const char *p = strstr(s->text->str, want);
+	if (!p)
+		return NULL;
+	p += strlen(want);
+	return g_strndup(p, strcspn(p, "\r\n"));
+}
+
+/* ---- helpers ---- */
+
+static char *ctl_socket(VireoMachine *vm)
+{
+	g_autofree char *dir = g_path_get_dirname(vireo_machine_get_console_socket(vm));
+	return g_build_filename(dir, "control", NULL);
+}
+
+static long reply_number(const char *reply, const char *key)
+{
+	g_autofree char *k = g_strdup_printf(" %s=", key);
+	const char *p = strstr(reply, k);
+	g_assert_nonnull(p);
+	return strtol(p + strlen(k), NULL, 10);
+}
+
+static void assert_private_socket(const char *path)
+{
+	struct stat st;
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	g_assert_true(S_ISSOCK(st.st_mode));
+	g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_assert_cmpint(stat(dir, &st), ==, 0);
+	g_assert_cmpint(st.st_mode & 0777, ==, 0700);
+}
+
+static void check_picture(const char *png)
+{
+	g_autofree char *seed = g_strdup_printf("%d", SEED);
+	g_autofree char *o = NULL;
+	g_assert_cmpint(RUN(&o, "python3", env("FBPATTERN"), "check", png, seed, "1024", "768"), ==, 0);
+	g_assert_nonnull(strstr(o, ": exact"));
+}
+
+/* ---- the test ---- */
+
+static char *vm_path;
+
+static void test_host(void)
+{
+	g_autoptr(VireoManager) m = manager();
+	g_autofree char *o = NULL;
+	g_assert_cmpint(RUN(&o, env("VIREOCTL"), "host"), ==, 0);
+	g_assert_nonnull(strstr(o, "VMs run inside an emulated host (QEMU with emulated AMD-V): slow"));
+	g_assert_nonnull(strstr(vireo_manager_get_host_reason(m), "emulated host"));
+	/* This project's machines: PVM. */
+	if (g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_IS_DIR))
+		g_assert_cmpstr(vireo_manager_get_host_kind(m), ==, "kvm-limited");
+}
+
+static void test_create(void)
+{
+	g_autofree char *fx = g_strdup(env("FIXTURES"));
+	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
+	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
+	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "new", "emu", "--memory", "256M", "--cpus", "2", "--kernel", kernel,
+			    "--initrd", initrd, "--cmdline", "console=ttyS0 quiet vireo.scenario=emuhost"), ==, 0);
+	g_autofree char *o = NULL;
+	g_assert_cmpint(RUN(&o, env("VIREOCTL"), "show", "emu"), ==, 0);
+	g_assert_nonnull(strstr(o, "emulated host: slow"));
+	g_autoptr(VireoManager) m = manager();
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_manager_call_find_machine_sync(m, "emu", &vm_path, NULL, &e));
+	g_autoptr(VireoMachine) vm = machine(vm_path);
+	g_assert_true(vireo_machine_get_emulated_host(vm));
+	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Off");
+}
+
+static void test_console_keys_shutdown(void)
+{
+	g_autoptr(VireoMachine) vm = machine(vm_path);
+	g_autoptr(GPtrArray) progress = start(vm);
+	/* vireod showed where the emulated host was while it started. */
+	g_assert_cmpuint(progress->len, >=, 1);
+	const char *console = vireo_machine_get_console_socket(vm);
+	g_autofree char *control = ctl_socket(vm);
+	assert_private_socket(console);
+	assert_private_socket(control);
+	assert_private_socket(vireo_machine_get_serial_socket(vm));
+
+	/* The control socket through the emulated host: pid= names vireo-emuhost here. */
+	g_autofree char *status = NULL, *emu = NULL;
+	g_assert_cmpint(RUN(&status, env("WORKER_CTL"), control, "status"), ==, 0);
+	g_assert_true(g_str_has_prefix(status, "ok state=running "));
+	g_autofree char *exe = g_strdup_printf("/proc/%ld/exe", reply_number(status, "pid"));
+	g_autofree char *target = g_file_read_link(exe, NULL);
+	g_assert_nonnull(target);
+	g_assert_true(g_str_has_suffix(target, "/vireo-emuhost"));
+	g_assert_cmpint(RUN(&emu, env("WORKER_CTL"), control, "emuhost status"), ==, 0);
+	g_assert_true(g_str_has_prefix(emu, "ok emulated=yes qemu_pid="));
+
+	struct serial s;
+	serial_open(&s, vireo_machine_get_serial_socket(vm));
+	if (!serial_wait(&s, "VIREO-READY emuhost"))
+		g_error("the guest did not draw its pattern; its console said:\n%s", s.text->str);
+	g_autofree char *fb = serial_result(&s, "fb");
+	g_assert_cmpstr(fb, ==, "yes");
+
+	/* The picture, through the bridge's memfd and inline. */
+	g_autofree char *shared = g_build_filename(env("OUTDIR"), "emuhost-shared.png", NULL);
+	g_autofree char *inl = g_build_filename(env("OUTDIR"), "emuhost-inline.png", NULL);
+	g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL;
+	g_assert_cmpint(RUN(&o1, env("CONSOLE_CLIENT"), console, "--png", shared, "--timeout", "120"), ==, 0);
+	g_assert_nonnull(strstr(o1, "ok surface=1024x768 mode=shared "));
+	check_picture(shared);
+	g_assert_cmpint(RUN(&o2, env("CONSOLE_CLIENT"), console, "--inline", "--ack", "--png", inl, "--timeout", "120"),
+			==, 0);
+	g_assert_nonnull(strstr(o2, "ok surface=1024x768 mode=inline "));
+	check_picture(inl);
+
+	/* Keys reach the guest. */
+	g_assert_cmpint(RUN(&o3, env("CONSOLE_CLIENT"), console, "--frames", "0", "--keys", "30,48,46"), ==, 0);
+	g_assert_nonnull(strstr(o3, " keys=3"));
+	if (!serial_wait(&s, "VIREO-READY emuhost-keys"))
+		g_error("the guest did not report its keys; its console said:\n%s", s.text->str);
+	g_autofree char *match = serial_result(&s, "kbd_match");
+	g_autofree char *frames = serial_result(&s, "kbd_frames");
+	g_assert_cmpstr(frames, ==, "6");
+	g_assert_cmpstr(match, ==, "yes");
+
+	/* The mux carried all of it without a broken rule. */
+	g_autofree char *emu2 = NULL;
+	g_assert_cmpint(RUN(&emu2, env("WORKER_CTL"), control, "emuhost status"), ==, 0);
+	g_assert_cmpint(reply_number(emu2, "bad"), ==, 0);
+	g_assert_cmpint(reply_number(emu2, "violations"), ==, 0);
+	g_assert_cmpint(reply_number(emu2, "stray"), ==, 0);
+
+	/* Shut Down goes through the guest. */
+	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "stop", "emu", "--timeout", "120"), ==, 0);
+	wait_state(vm, "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "the guest shut down");
+	g_assert_false(g_file_test(control, G_FILE_TEST_EXISTS));
+	serial_close(&s);
+}
+
+static void test_worker_crash(void)
+{
+	g_autoptr(VireoMachine) vm = machine(vm_path);
+	g_autoptr(GPtrArray) progress = start(vm);
+	g_autofree char *control = ctl_socket(vm);
+	g_autofree char *emu = NULL, *killed = NULL;
+	g_assert_cmpint(RUN(&emu, env("WORKER_CTL"), control, "emuhost status"), ==, 0);
+	pid_t qemu = (pid_t)reply_number(emu, "qemu_pid");
+	g_assert_cmpint(kill(qemu, 0), ==, 0);
+	/* SIGKILL to the worker inside L1: vireod hears of it as of any killed worker. */
+	g_assert_cmpint(RUN(&killed, env("WORKER_CTL"), control, "emuhost kill-worker"), ==, 0);
+	g_assert_true(g_str_has_prefix(killed, "ok sent signal 9"));
+	wait_state(vm, "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==,
+			"the worker process ended unexpectedly (signal 9, Killed)");
+	/* And the emulated host went with it. */
+	g_assert_cmpint(kill(qemu, 0), ==, -1);
+	g_assert_cmpint(errno, ==, ESRCH);
+}
+
+static void test_sigterm_turn_off(void)
+{
+	g_autoptr(VireoMachine) vm = machine(vm_path);
+	g_autoptr(GPtrArray) p1 = start(vm);
+	g_autofree char *control = ctl_socket(vm);
+	g_autofree char *status = NULL;
+	g_assert_cmpint(RUN(&status, env("WORKER_CTL"), control, "status"), ==, 0);
+	/* SIGTERM to vireo-emuhost turns the VM off through its control socket. */
+	g_assert_cmpint(kill((pid_t)reply_number(status, "pid"), SIGTERM), ==, 0);
+	wait_state(vm, "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "turned off");
+
+	g_autoptr(GPtrArray) p2 = start(vm);
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_machine_call_turn_off_sync(vm, NULL, &e));
+	g_assert_no_error(e);
+	wait_state(vm, "Off");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "turned off");
+}
+
+/* vireo-emuhost by itself, as vireod runs it, with an emulated host that fails. */
+static int emuhost_alone(const char *qemu, char **out)
+{
+	g_autofree char *fx = g_strdup(env("FIXTURES"));
+	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
+	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
+	g_autofree char *cache = g_build_filename(env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
+	g_autofree char *qopt = g_strconcat("--emuhost-qemu=", qemu, NULL);
+	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
+	g_autofree char *wopt = g_strconcat("--emuhost-worker=", env("VIREO_WORKER"), NULL);
+	g_autofree char *dir = g_dir_make_tmp("emuhost-alone-XXXXXX", NULL);
+	g_autofree char *ctl = g_build_filename(dir, "control", NULL);
+	int r = RUN(out, env("VIREO_EMUHOST"), qopt, copt, wopt, "--kernel", kernel, "--initrd", initrd, "--memory", "256M",
+		    "--serial", "none", "--control", ctl);
+	g_assert_false(g_file_test(ctl, G_FILE_TEST_EXISTS));
+	g_rmdir(dir);
+	return r;
+}
+
+static void test_qemu_fails(void)
+{
+	g_autofree char *o = NULL;
+	g_assert_cmpint(emuhost_alone("/bin/false", &o), ==, 1);
+	g_assert_nonnull(strstr(o, "vireo-emuhost: the emulated host (QEMU, exit status 1) ended before the worker did"));
+}
+
+static void test_l1_without_kvm(void)
+{
+	/* An emulated CPU without AMD-V: kvm_amd cannot load, L1 has no /dev/kvm. */
+	g_autofree char *dir = g_dir_make_tmp("emuhost-qemu-XXXXXX", NULL);
+	g_autofree char *qemu = g_build_filename(dir, "qemu-without-svm", NULL);
+	g_assert_true(g_file_set_contents(qemu, "#!/bin/sh\nexec qemu-system-x86_64 \"$@\" -cpu EPYC,svm=off\n", -1, NULL));
+	g_assert_cmpint(g_chmod(qemu, 0755), ==, 0);
+	g_autofree char *o = NULL;
+	g_assert_cmpint(emuhost_alone(qemu, &o), ==, 1);
+	g_assert_nonnull(strstr(o, "vireo-emuhost: L1 could not provide a KVM: the emulated host has no /dev/kvm"));
+	g_assert_nonnull(strstr(o, "insmod kvm_amd"));
+	g_unlink(qemu);
+	g_rmdir(dir);
+}
+
+/* apt-get that cannot reach the archive: the image cannot be built, and the message says why. */
+static void test_offline(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("emuhost-offline-XXXXXX", NULL);
+	g_autofree char *bin = g_build_filename(dir, "bin", NULL);
+	g_autofree char *apt = g_build_filename(bin, "apt-get", NULL);
+	g_autofree char *cache = g_build_filename(dir, "cache", NULL);
+	g_mkdir_with_parents(bin, 0755);
+	g_assert_true(g_file_set_contents(apt, "#!/bin/sh\n"
+					  "echo \"E: Failed to fetch http://deb.debian.org/x.deb  Temporary failure resolving "
+					  "'deb.debian.org'\" >&2\nexit 100\n", -1, NULL));
+	g_assert_cmpint(g_chmod(apt, 0755), ==, 0);
+	g_auto(GStrv) envp = g_get_environ();
+	g_autofree char *path = g_strconcat(bin, ":", g_environ_getenv(envp, "PATH"), NULL);
+	envp = g_environ_setenv(envp, "PATH", path, TRUE);
+	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
+	g_autofree char *wopt = g_strconcat("--emuhost-worker=", env("VIREO_WORKER"), NULL);
+	const char *argv[] = { env("VIREO_EMUHOST"), copt, wopt, "--emuhost-build-only", NULL };
+	g_autofree char *o = NULL;
+	int status = 0;
+	g_autoptr(GError) e = NULL;
+	g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &o, NULL, &status, &e));
+	g_test_message("%s", o);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+	g_assert_nonnull(strstr(o, "emulated host: downloading linux-image-"));
+	g_assert_nonnull(strstr(o, "vireo-emuhost: the emulated host's image: cannot download linux-image-"));
+	g_assert_nonnull(strstr(o, "this host cannot reach the Debian archive (offline?)"));
+	/* Nothing half-built is left for the next start to take. */
+	g_autofree char *debs = g_build_filename(cache, "debs", NULL);
+	g_autoptr(GDir) d = g_dir_open(cache, 0, NULL);
+	const char *fn;
+	while (d && (fn = g_dir_read_name(d)))
+		g_assert_true(g_str_equal(fn, "debs") || g_str_equal(fn, ".lock") || g_str_equal(fn, "packages"));
+	g_autoptr(GDir) dd = g_dir_open(debs, 0, NULL);
+	g_assert_null(dd ? g_dir_read_name(dd) : NULL);
+	g_autofree char *cmd = g_strdup_printf("rm -rf %s", dir);
+	g_assert_cmpint(system(cmd), ==, 0);
+}
+
+/* The VNC export through the emulated host, read by a stock VNC client (gvnccapture). */
+static void test_vnc(void)
+{
+	g_autofree char *fx = g_strdup(env("FIXTURES"));
+	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
+	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
+	g_autofree char *cache = g_build_filename(env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
+	g_autofree char *dir = g_dir_make_tmp("emuhost-vnc-XXXXXX", NULL);
+	g_autofree char *serial = g_build_filename(dir, "serial", NULL);
+	g_autofree char *sopt = g_strconcat("unix:", serial, NULL);
+	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
+	g_autofree char *wopt = g_strconcat("--emuhost-worker=", env("VIREO_WORKER"), NULL);
+	g_autoptr(GError) e = NULL;
+	g_autoptr(GSubprocess) p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &e, env("VIREO_EMUHOST"), copt, wopt,
+						    "--kernel", kernel, "--initrd", initrd, "--cmdline",
+						    "console=ttyS0 quiet vireo.scenario=emuhost", "--memory", "256M",
+						    "--serial", sopt, "--vnc", "127.0.0.1:5961", NULL);
+	g_assert_no_error(e);
+	for (int i = 0; i < START_TIMEOUT_S * 10 && !g_file_test(serial, G_FILE_TEST_EXISTS); i++)
+		g_usleep(100000);
+	struct serial s;
+	serial_open(&s, serial);
+	if (!serial_wait(&s, "VIREO-READY emuhost"))
+		g_error("the guest did not draw its pattern; its console said:\n%s", s.text->str);
+	g_autofree char *png = g_build_filename(env("OUTDIR"), "emuhost-vnc.png", NULL);
+	g_autofree char *o = NULL;
+	g_assert_cmpint(RUN(&o, "gvnccapture", "127.0.0.1:61", png), ==, 0);
+	g_assert_nonnull(strstr(o, "Saved display to "));
+	check_picture(png);
+	/* SIGTERM turns it off: the worker's status, 13. */
+	g_subprocess_send_signal(p, SIGTERM);
+	g_assert_true(g_subprocess_wait(p, NULL, &e));
+	g_assert_true(g_subprocess_get_if_exited(p));
+	g_assert_cmpint(g_subprocess_get_exit_status(p), ==, 13);
+	g_assert_false(g_file_test(serial, G_FILE_TEST_EXISTS));
+	serial_close(&s);
+	g_rmdir(dir);
+}
+
+/* vireod restarts while the VM runs: the next one takes it over through
+ * the pid its control socket names, vireo-emuhost's. */
+static void test_vireod_restart(void)
+{
+	{
+		g_autoptr(VireoMachine) vm = machine(vm_path);
+		g_autoptr(GPtrArray) p = start(vm);
+	}
+	vireod_stop();
+	vireod_start();
+	g_autoptr(VireoMachine) vm = machine(vm_path);
+	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Running");
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "taken over after vireod restarted");
+	g_assert_true(vireo_machine_get_emulated_host(vm));
+	g_autoptr(GError) e = NULL;
+	g_assert_true(vireo_machine_call_turn_off_sync(vm, NULL, &e));
+	g_assert_no_error(e);
+	wait_state(vm, "Off");
+	/* Its end is seen through the pidfd of vireo-emuhost. */
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==,
+			"the worker ended (it was started by an earlier vireod, so its exit status is unknown)");
+}
+
+static void test_delete(void)
+{
+	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "delete", "emu"), ==, 0);
+	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "show", "emu"), ==, 1);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_autofree char *home = g_dir_make_tmp("emuhost-test-XXXXXX", NULL);
+	g_autofree char *cfg = g_build_filename(home, "config", NULL);
+	g_autofree char *data = g_build_filename(home, "data", NULL);
+	g_autofree char *rt = g_build_filename(home, "run", NULL);
+	g_mkdir_with_parents(rt, 0700);
+	g_mkdir_with_parents(env("OUTDIR"), 0755);
+	g_setenv("XDG_CONFIG_HOME", cfg, TRUE);
+	g_setenv("XDG_DATA_HOME", data, TRUE);
+	g_setenv("XDG_RUNTIME_DIR", rt, TRUE);
+	/* The image is built once into the build folder and kept. */
+	g_setenv("XDG_CACHE_HOME", env("EMUHOST_CACHE"), TRUE);
+	if (!g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_IS_DIR) && g_file_test("/dev/kvm", G_FILE_TEST_EXISTS))
+		g_setenv("VIREO_HOST_PATH", "emulated", FALSE);
+	GTestDBus *bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+	g_test_dbus_up(bus);
+	/* The guest's initramfs holds the scenario: the fixtures are current first. */
+	g_auto(GStrv) fx = NULL;
+	g_assert_true(g_shell_parse_argv(env("FIXTURES_CMD"), NULL, &fx, NULL));
+	if (run(NULL, (const char *const *)fx) != 0)
+		g_error("building the fixtures failed: %s", env("FIXTURES_CMD"));
+	vireod_start();
+	g_test_add_func("/emuhost/host", test_host);
+	g_test_add_func("/emuhost/create", test_create);
+	g_test_add_func("/emuhost/console-keys-shutdown", test_console_keys_shutdown);
+	g_test_add_func("/emuhost/worker-crash", test_worker_crash);
+	g_test_add_func("/emuhost/sigterm-turn-off", test_sigterm_turn_off);
+	g_test_add_func("/emuhost/vireod-restart", test_vireod_restart);
+	g_test_add_func("/emuhost/delete", test_delete);
+	g_test_add_func("/emuhost/qemu-fails", test_qemu_fails);
+	g_test_add_func("/emuhost/l1-without-kvm", test_l1_without_kvm);
+	g_test_add_func("/emuhost/offline", test_offline);
+	g_test_add_func("/emuhost/vnc", test_vnc);
+	int r = g_test_run();
+	vireod_stop();
+	g_test_dbus_down(bus);
+	g_object_unref(bus);
+	return r;
+}
