@@ -4,7 +4,7 @@
 # this when there is a display): vireod on the session bus (started here
 # when nothing owns org.vireo.Vireo1 yet; the session is made here when
 # there is none), the demo guest's files, the demo VM created through
-# vireoctl when it is not there yet, then vireo's window.
+# vireoctl when it is not there yet and started, then vireo's window.
 #
 #   scripts/demo-manager.sh [BUILDDIR]        (default: build)
 set -euo pipefail
@@ -37,5 +37,12 @@ fi
 ctl="$build/backend/cli/vireoctl"
 if ! "$ctl" show "$name" > /dev/null 2>&1; then
 	"$ctl" new "$name" --memory 512M --cpus 2
+fi
+# Started in the background, so that the window shows it starting (on a
+# host whose KVM cannot run stock guests, inside the emulated host: slow,
+# the first time also building that host's image). Already running is fine.
+if "$ctl" show "$name" | grep -qE '^State: +(Off|Failed)'; then
+	echo "demo: starting the VM \"$name\" (vireoctl start; progress in the manager)"
+	"$ctl" start "$name" > "$build/demo-start.log" 2>&1 &
 fi
 exec "$build/app/vireo"
