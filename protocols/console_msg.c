@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "console.h"
+#include "wire.h"
 
 #define CURSOR_IMAGE_MAX (CONSOLE_CURSOR_SIDE_MAX * CONSOLE_CURSOR_SIDE_MAX * 4u)
 
@@ -57,40 +58,7 @@ static unsigned console_sender_bit(enum console_sender from)
 
 bool console_text_valid(const char *text, size_t len)
 {
-	const uint8_t *s = (const uint8_t *)text;
-	size_t i = 0;
-	while (i < len) {
-		uint8_t c = s[i];
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0) {
-			n = 2, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 3, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 4, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i < n)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		/* Overlong forms, UTF-16 surrogates and beyond Unicode are not UTF-8. */
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n;
-	}
-	return true;
+	return wire_utf8_valid(text, len);
 }
 
 int console_frame_parse(const uint8_t *buf, size_t len, enum console_sender from, struct console_frame *f)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "emuhost_mux.h"
+#include "wire.h"
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -27,48 +28,6 @@ static void put32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 8);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
-}
-
-/* UTF-8 without NUL, overlong forms or surrogates. */
-static bool emux_text_valid(const char *text, size_t len)
-{
-	const uint8_t *s = (const uint8_t *)text;
-	size_t i = 0;
-	while (i < len) {
-		uint8_t c = s[i];
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp;
-		if ((c & 0xe0) == 0xc0) {
-			n = 2;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 3;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i < n)
-			return false;
-		for (size_t k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
-		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n;
-	}
-	return true;
 }
 
 int emux_frame_parse(const uint8_t *buf, size_t len, struct emux_frame *f)
@@ -152,7 +111,7 @@ static int emux_msg_check(const struct emux_msg *m)
 	case EMUX_MSG_EXIT:
 		if (!emux_exit_ok(m->exit.how, m->exit.code))
 			return -EINVAL;
-		if (!emux_text_valid(m->exit.text, m->exit.text_len))
+		if (!wire_utf8_valid(m->exit.text, m->exit.text_len))
 			return -EILSEQ;
 		return 0;
 	case EMUX_MSG_READY:

@@ -5,6 +5,7 @@
 
 #include "emuhost_args.h"
 #include "emuhost_l1.h"
+#include "size_arg.h"
 
 #define ARGS_ERROR  G_OPTION_ERROR
 #define ARGS_FAILED G_OPTION_ERROR_FAILED
@@ -42,36 +43,6 @@ static const char *const args_with_value[] = {
 	"trace-vmbus",
 };
 static const char *const args_flags[] = { "timing", "force-kvm", "version", "help" };
-
-bool emuhost_args_memory(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return false;
-	unsigned shift = 20;
-	if (*end) {
-		switch (g_ascii_toupper(*end)) {
-		case 'K': shift = 10; break;
-		case 'M': shift = 20; break;
-		case 'G': shift = 30; break;
-		case 'T': shift = 40; break;
-		default: return false;
-		}
-		end++;
-		if (*end == 'i' || *end == 'I')
-			end++;
-		if (*end == 'B' || *end == 'b')
-			end++;
-		if (*end)
-			return false;
-	}
-	if (v > (UINT64_MAX >> shift))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
-}
 
 void emuhost_args_clear(struct emuhost_args *a)
 {
@@ -179,7 +150,7 @@ static bool args_worker_opt(struct emuhost_args *a, const char *opt, const char 
 			    "--trace-vmbus is not available through the emulated host (the file would stay inside it)");
 		return false;
 	} else if (g_str_equal(opt, "memory")) {
-		if (!emuhost_args_memory(v, &a->memory)) {
+		if (!size_arg_parse(v, &a->memory)) {
 			g_set_error(error, ARGS_ERROR, ARGS_FAILED, "--memory \"%s\" is not a size (examples: 512M, 2G)", v);
 			return false;
 		}

@@ -34,7 +34,4 @@ struct emuhost_args {
 bool emuhost_args_parse(int argc, char **argv, struct emuhost_args *a, GError **error);
 void emuhost_args_clear(struct emuhost_args *a);
 
-/* "512M", "2G", a plain number of MiB: bytes. */
-bool emuhost_args_memory(const char *s, uint64_t *out);
-
 extern const char emuhost_args_usage[];

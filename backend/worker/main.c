@@ -28,6 +28,7 @@
 #include "machine.h"
 #include "machine_state.h"
 #include "serial.h"
+#include "size_arg.h"
 #include "vnc.h"
 #include "vsp/synthvid.h"
 
@@ -112,36 +113,6 @@ static gboolean worker_rtc_timer_fired(gpointer data)
 static void worker_rtc_wakeup(void *opaque)
 {
 	g_main_context_invoke(NULL, worker_rtc_poll, opaque);
-}
-
-static bool parse_memory(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return false;
-	unsigned shift = 20;      /* a plain number means MiB, as with QEMU */
-	if (*end) {
-		switch (g_ascii_toupper(*end)) {
-		case 'K': shift = 10; break;
-		case 'M': shift = 20; break;
-		case 'G': shift = 30; break;
-		case 'T': shift = 40; break;
-		default: return false;
-		}
-		end++;
-		if (*end == 'i' || *end == 'I')
-			end++;
-		if (*end == 'B' || *end == 'b')
-			end++;
-		if (*end)
-			return false;
-	}
-	if (v > (UINT64_MAX >> shift))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
 }
 
 /* --resolution WxH: one of the modes the synthetic video offers with vram_mb of VRAM. */
@@ -544,7 +515,7 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t mem = 512 * MiB;
-	if (memory && !parse_memory(memory, &mem)) {
+	if (memory && !size_arg_parse(memory, &mem)) {
 		g_printerr("vireo-worker: --memory \"%s\" is not a size (examples: 512M, 2G)\n", memory);
 		return WORKER_EXIT_USAGE;
 	}

@@ -1149,7 +1149,6 @@ int main(int argc, char **argv)
 	g_mkdir_with_parents(run, 0700);
 	g_setenv("XDG_CONFIG_HOME", cfg, TRUE);
 	g_setenv("XDG_DATA_HOME", data, TRUE);
-	g_setenv("XDG_RUNTIME_DIR", run, TRUE);
 	g_setenv("GSETTINGS_BACKEND", "memory", TRUE);
 	shot_dir = g_strdup(env("VIREO_SCREENSHOT_DIR"));
 	(void)env("XDOTOOL");
@@ -1163,11 +1162,14 @@ int main(int argc, char **argv)
 	g_assert_cmpint(g_chmod(stub, 0755), ==, 0);
 	g_setenv("VIREO_CONNECT", stub, TRUE);
 
-	/* GTestDBus unsets DISPLAY (against dbus-launch's X11 autolaunch). */
+	/* GTestDBus unsets DISPLAY (against dbus-launch's X11 autolaunch) and
+	 * XDG_RUNTIME_DIR (vireod would fall back to the cache folder, whose
+	 * socket paths can pass the 107 bytes a socket path has). */
 	g_autofree char *display = g_strdup(env("DISPLAY"));
 	bus = g_test_dbus_new(G_TEST_DBUS_NONE);
 	g_test_dbus_up(bus);
 	g_setenv("DISPLAY", display, TRUE);
+	g_setenv("XDG_RUNTIME_DIR", run, TRUE);
 	g_timeout_add(TICK_MS, on_tick, NULL);
 	vireod_start();
 	app = vireo_application_new();

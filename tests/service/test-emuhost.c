@@ -32,57 +32,14 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 
-#include "vireo-dbus.h"
+#include "vireod-testlib.h"
 
-#define BUS_NAME "org.vireo.Vireo1"
-#define PATH     "/org/vireo/Vireo1"
 #define SEED     41
 /* The first start builds the image (seconds from cached packages, more
  * when they are downloaded); L1 boots in about 6 s, the guest in about 20. */
 #define START_TIMEOUT_S  900
 #define STATE_TIMEOUT_S  240
 #define SERIAL_TIMEOUT_S 300
-
-static GSubprocess *vireod;
-
-static const char *env(const char *name)
-{
-	const char *v = g_getenv(name);
-	if (!v || !*v)
-		g_error("%s is not set (tests/service/meson.build sets it)", name);
-	return v;
-}
-
-static void vireod_start(void)
-{
-	g_autoptr(GError) e = NULL;
-	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	vireod = g_subprocess_launcher_spawn(l, &e, env("VIREOD"), NULL);
-	g_assert_no_error(e);
-	g_autoptr(GDBusConnection) c = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &e);
-	g_assert_no_error(e);
-	for (int i = 0; i < 200; i++) {
-		g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-								    "org.freedesktop.DBus", "NameHasOwner",
-								    g_variant_new("(s)", BUS_NAME), G_VARIANT_TYPE("(b)"),
-								    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-		gboolean has;
-		g_variant_get(r, "(b)", &has);
-		if (has)
-			return;
-		g_usleep(50000);
-	}
-	g_error("vireod did not take its bus name");
-}
-
-static void vireod_stop(void)
-{
-	g_subprocess_send_signal(vireod, SIGTERM);
-	g_autoptr(GError) e = NULL;
-	g_assert_true(g_subprocess_wait(vireod, NULL, &e));
-	g_assert_cmpint(g_subprocess_get_exit_status(vireod), ==, 0);
-	g_clear_object(&vireod);
-}
 
 /* A program's stdout and exit status. */
 static int run(char **out, const char *const *argv)
@@ -100,23 +57,9 @@ static int run(char **out, const char *const *argv)
 
 #define RUN(out, ...) run(out, (const char *const[]){ __VA_ARGS__, NULL })
 
-static VireoManager *manager(void)
-{
-	g_autoptr(GError) e = NULL;
-	VireoManager *m = vireo_manager_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
-							       PATH, NULL, &e);
-	g_assert_no_error(e);
-	return m;
-}
-
 static VireoMachine *machine(const char *path)
 {
-	g_autoptr(GError) e = NULL;
-	VireoMachine *vm = vireo_machine_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
-							       path, NULL, &e);
-	g_assert_no_error(e);
-	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(vm), START_TIMEOUT_S * 1000);
-	return vm;
+	return testlib_machine(path, START_TIMEOUT_S * 1000);
 }
 
 static gboolean on_timeout(gpointer loop)
@@ -125,31 +68,9 @@ static gboolean on_timeout(gpointer loop)
 	return G_SOURCE_REMOVE;
 }
 
-struct want {
-	const char *value;
-	GMainLoop *loop;
-};
-
-static void on_state(GObject *o, GParamSpec *ps, gpointer data)
-{
-	struct want *w = data;
-	if (g_strcmp0(vireo_machine_get_state(VIREO_MACHINE(o)), w->value) == 0)
-		g_main_loop_quit(w->loop);
-}
-
 static void wait_state(VireoMachine *vm, const char *value)
 {
-	struct want w = { value, g_main_loop_new(NULL, FALSE) };
-	gulong id = g_signal_connect(vm, "notify::state", G_CALLBACK(on_state), &w);
-	guint t = g_timeout_add_seconds(STATE_TIMEOUT_S, on_timeout, w.loop);
-	if (g_strcmp0(vireo_machine_get_state(vm), value) != 0)
-		g_main_loop_run(w.loop);
-	g_signal_handler_disconnect(vm, id);
-	if (g_strcmp0(vireo_machine_get_state(vm), value) != 0)
-		g_error("State of %s is \"%s\" (%s), not \"%s\", after %d s", vireo_machine_get_name(vm),
-			vireo_machine_get_state(vm), vireo_machine_get_state_reason(vm), value, STATE_TIMEOUT_S);
-	g_source_remove(t);
-	g_main_loop_unref(w.loop);
+	testlib_wait_property(vm, "state", value, STATE_TIMEOUT_S);
 }
 
 /* ---- the progress vireod shows while the emulated host starts ---- */
@@ -263,14 +184,6 @@ static char *ctl_socket(VireoMachine *vm)
 	return g_build_filename(dir, "control", NULL);
 }
 
-static long reply_number(const char *reply, const char *key)
-{
-	g_autofree char *k = g_strdup_printf(" %s=", key);
-	const char *p = strstr(reply, k);
-	g_assert_nonnull(p);
-	return strtol(p + strlen(k), NULL, 10);
-}
-
 static void assert_private_socket(const char *path)
 {
 	struct stat st;
@@ -286,7 +199,7 @@ static void check_picture(const char *png)
 {
 	g_autofree char *seed = g_strdup_printf("%d", SEED);
 	g_autofree char *o = NULL;
-	g_assert_cmpint(RUN(&o, "python3", env("FBPATTERN"), "check", png, seed, "1024", "768"), ==, 0);
+	g_assert_cmpint(RUN(&o, "python3", testlib_env("FBPATTERN"), "check", png, seed, "1024", "768"), ==, 0);
 	g_assert_nonnull(strstr(o, ": exact"));
 }
 
@@ -296,9 +209,9 @@ static char *vm_path;
 
 static void test_host(void)
 {
-	g_autoptr(VireoManager) m = manager();
+	g_autoptr(VireoManager) m = testlib_manager();
 	g_autofree char *o = NULL;
-	g_assert_cmpint(RUN(&o, env("VIREOCTL"), "host"), ==, 0);
+	g_assert_cmpint(RUN(&o, testlib_env("VIREOCTL"), "host"), ==, 0);
 	g_assert_nonnull(strstr(o, "VMs run inside an emulated host (QEMU with emulated AMD-V): slow"));
 	g_assert_nonnull(strstr(vireo_manager_get_host_reason(m), "emulated host"));
 	/* This project's machines: PVM. */
@@ -308,15 +221,15 @@ static void test_host(void)
 
 static void test_create(void)
 {
-	g_autofree char *fx = g_strdup(env("FIXTURES"));
+	g_autofree char *fx = g_strdup(testlib_env("FIXTURES"));
 	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
 	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
-	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "new", "emu", "--memory", "256M", "--cpus", "2", "--kernel", kernel,
+	g_assert_cmpint(RUN(NULL, testlib_env("VIREOCTL"), "new", "emu", "--memory", "256M", "--cpus", "2", "--kernel", kernel,
 			    "--initrd", initrd, "--cmdline", "console=ttyS0 quiet vireo.scenario=emuhost"), ==, 0);
 	g_autofree char *o = NULL;
-	g_assert_cmpint(RUN(&o, env("VIREOCTL"), "show", "emu"), ==, 0);
+	g_assert_cmpint(RUN(&o, testlib_env("VIREOCTL"), "show", "emu"), ==, 0);
 	g_assert_nonnull(strstr(o, "emulated host: slow"));
-	g_autoptr(VireoManager) m = manager();
+	g_autoptr(VireoManager) m = testlib_manager();
 	g_autoptr(GError) e = NULL;
 	g_assert_true(vireo_manager_call_find_machine_sync(m, "emu", &vm_path, NULL, &e));
 	g_autoptr(VireoMachine) vm = machine(vm_path);
@@ -338,13 +251,13 @@ static void test_console_keys_shutdown(void)
 
 	/* The control socket through the emulated host: pid= names vireo-emuhost here. */
 	g_autofree char *status = NULL, *emu = NULL;
-	g_assert_cmpint(RUN(&status, env("WORKER_CTL"), control, "status"), ==, 0);
+	g_assert_cmpint(RUN(&status, testlib_env("WORKER_CTL"), control, "status"), ==, 0);
 	g_assert_true(g_str_has_prefix(status, "ok state=running "));
-	g_autofree char *exe = g_strdup_printf("/proc/%ld/exe", reply_number(status, "pid"));
+	g_autofree char *exe = g_strdup_printf("/proc/%" G_GUINT64_FORMAT "/exe", testlib_reply_number(status, "pid"));
 	g_autofree char *target = g_file_read_link(exe, NULL);
 	g_assert_nonnull(target);
 	g_assert_true(g_str_has_suffix(target, "/vireo-emuhost"));
-	g_assert_cmpint(RUN(&emu, env("WORKER_CTL"), control, "emuhost status"), ==, 0);
+	g_assert_cmpint(RUN(&emu, testlib_env("WORKER_CTL"), control, "emuhost status"), ==, 0);
 	g_assert_true(g_str_has_prefix(emu, "ok emulated=yes qemu_pid="));
 
 	struct serial s;
@@ -355,19 +268,19 @@ static void test_console_keys_shutdown(void)
 	g_assert_cmpstr(fb, ==, "yes");
 
 	/* The picture, through the bridge's memfd and inline. */
-	g_autofree char *shared = g_build_filename(env("OUTDIR"), "emuhost-shared.png", NULL);
-	g_autofree char *inl = g_build_filename(env("OUTDIR"), "emuhost-inline.png", NULL);
+	g_autofree char *shared = g_build_filename(testlib_env("OUTDIR"), "emuhost-shared.png", NULL);
+	g_autofree char *inl = g_build_filename(testlib_env("OUTDIR"), "emuhost-inline.png", NULL);
 	g_autofree char *o1 = NULL, *o2 = NULL, *o3 = NULL;
-	g_assert_cmpint(RUN(&o1, env("CONSOLE_CLIENT"), console, "--png", shared, "--timeout", "120"), ==, 0);
+	g_assert_cmpint(RUN(&o1, testlib_env("CONSOLE_CLIENT"), console, "--png", shared, "--timeout", "120"), ==, 0);
 	g_assert_nonnull(strstr(o1, "ok surface=1024x768 mode=shared "));
 	check_picture(shared);
-	g_assert_cmpint(RUN(&o2, env("CONSOLE_CLIENT"), console, "--inline", "--ack", "--png", inl, "--timeout", "120"),
+	g_assert_cmpint(RUN(&o2, testlib_env("CONSOLE_CLIENT"), console, "--inline", "--ack", "--png", inl, "--timeout", "120"),
 			==, 0);
 	g_assert_nonnull(strstr(o2, "ok surface=1024x768 mode=inline "));
 	check_picture(inl);
 
 	/* Keys reach the guest. */
-	g_assert_cmpint(RUN(&o3, env("CONSOLE_CLIENT"), console, "--frames", "0", "--keys", "30,48,46"), ==, 0);
+	g_assert_cmpint(RUN(&o3, testlib_env("CONSOLE_CLIENT"), console, "--frames", "0", "--keys", "30,48,46"), ==, 0);
 	g_assert_nonnull(strstr(o3, " keys=3"));
 	if (!serial_wait(&s, "VIREO-READY emuhost-keys"))
 		g_error("the guest did not report its keys; its console said:\n%s", s.text->str);
@@ -378,13 +291,13 @@ static void test_console_keys_shutdown(void)
 
 	/* The mux carried all of it without a broken rule. */
 	g_autofree char *emu2 = NULL;
-	g_assert_cmpint(RUN(&emu2, env("WORKER_CTL"), control, "emuhost status"), ==, 0);
-	g_assert_cmpint(reply_number(emu2, "bad"), ==, 0);
-	g_assert_cmpint(reply_number(emu2, "violations"), ==, 0);
-	g_assert_cmpint(reply_number(emu2, "stray"), ==, 0);
+	g_assert_cmpint(RUN(&emu2, testlib_env("WORKER_CTL"), control, "emuhost status"), ==, 0);
+	g_assert_cmpint(testlib_reply_number(emu2, "bad"), ==, 0);
+	g_assert_cmpint(testlib_reply_number(emu2, "violations"), ==, 0);
+	g_assert_cmpint(testlib_reply_number(emu2, "stray"), ==, 0);
 
 	/* Shut Down goes through the guest. */
-	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "stop", "emu", "--timeout", "120"), ==, 0);
+	g_assert_cmpint(RUN(NULL, testlib_env("VIREOCTL"), "stop", "emu", "--timeout", "120"), ==, 0);
 	wait_state(vm, "Off");
 	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "the guest shut down");
 	g_assert_false(g_file_test(control, G_FILE_TEST_EXISTS));
@@ -397,11 +310,11 @@ static void test_worker_crash(void)
 	g_autoptr(GPtrArray) progress = start(vm);
 	g_autofree char *control = ctl_socket(vm);
 	g_autofree char *emu = NULL, *killed = NULL;
-	g_assert_cmpint(RUN(&emu, env("WORKER_CTL"), control, "emuhost status"), ==, 0);
-	pid_t qemu = (pid_t)reply_number(emu, "qemu_pid");
+	g_assert_cmpint(RUN(&emu, testlib_env("WORKER_CTL"), control, "emuhost status"), ==, 0);
+	pid_t qemu = (pid_t)testlib_reply_number(emu, "qemu_pid");
 	g_assert_cmpint(kill(qemu, 0), ==, 0);
 	/* SIGKILL to the worker inside L1: vireod hears of it as of any killed worker. */
-	g_assert_cmpint(RUN(&killed, env("WORKER_CTL"), control, "emuhost kill-worker"), ==, 0);
+	g_assert_cmpint(RUN(&killed, testlib_env("WORKER_CTL"), control, "emuhost kill-worker"), ==, 0);
 	g_assert_true(g_str_has_prefix(killed, "ok sent signal 9"));
 	wait_state(vm, "Off");
 	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==,
@@ -417,9 +330,9 @@ static void test_sigterm_turn_off(void)
 	g_autoptr(GPtrArray) p1 = start(vm);
 	g_autofree char *control = ctl_socket(vm);
 	g_autofree char *status = NULL;
-	g_assert_cmpint(RUN(&status, env("WORKER_CTL"), control, "status"), ==, 0);
+	g_assert_cmpint(RUN(&status, testlib_env("WORKER_CTL"), control, "status"), ==, 0);
 	/* SIGTERM to vireo-emuhost turns the VM off through its control socket. */
-	g_assert_cmpint(kill((pid_t)reply_number(status, "pid"), SIGTERM), ==, 0);
+	g_assert_cmpint(kill((pid_t)testlib_reply_number(status, "pid"), SIGTERM), ==, 0);
 	wait_state(vm, "Off");
 	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "turned off");
 
@@ -434,16 +347,16 @@ static void test_sigterm_turn_off(void)
 /* vireo-emuhost by itself, as vireod runs it, with an emulated host that fails. */
 static int emuhost_alone(const char *qemu, char **out)
 {
-	g_autofree char *fx = g_strdup(env("FIXTURES"));
+	g_autofree char *fx = g_strdup(testlib_env("FIXTURES"));
 	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
 	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
-	g_autofree char *cache = g_build_filename(env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
+	g_autofree char *cache = g_build_filename(testlib_env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
 	g_autofree char *qopt = g_strconcat("--emuhost-qemu=", qemu, NULL);
 	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
-	g_autofree char *wopt = g_strconcat("--emuhost-worker=", env("VIREO_WORKER"), NULL);
+	g_autofree char *wopt = g_strconcat("--emuhost-worker=", testlib_env("VIREO_WORKER"), NULL);
 	g_autofree char *dir = g_dir_make_tmp("emuhost-alone-XXXXXX", NULL);
 	g_autofree char *ctl = g_build_filename(dir, "control", NULL);
-	int r = RUN(out, env("VIREO_EMUHOST"), qopt, copt, wopt, "--kernel", kernel, "--initrd", initrd, "--memory", "256M",
+	int r = RUN(out, testlib_env("VIREO_EMUHOST"), qopt, copt, wopt, "--kernel", kernel, "--initrd", initrd, "--memory", "256M",
 		    "--serial", "none", "--control", ctl);
 	g_assert_false(g_file_test(ctl, G_FILE_TEST_EXISTS));
 	g_rmdir(dir);
@@ -488,8 +401,8 @@ static void test_offline(void)
 	g_autofree char *path = g_strconcat(bin, ":", g_environ_getenv(envp, "PATH"), NULL);
 	envp = g_environ_setenv(envp, "PATH", path, TRUE);
 	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
-	g_autofree char *wopt = g_strconcat("--emuhost-worker=", env("VIREO_WORKER"), NULL);
-	const char *argv[] = { env("VIREO_EMUHOST"), copt, wopt, "--emuhost-build-only", NULL };
+	g_autofree char *wopt = g_strconcat("--emuhost-worker=", testlib_env("VIREO_WORKER"), NULL);
+	const char *argv[] = { testlib_env("VIREO_EMUHOST"), copt, wopt, "--emuhost-build-only", NULL };
 	g_autofree char *o = NULL;
 	int status = 0;
 	g_autoptr(GError) e = NULL;
@@ -515,17 +428,17 @@ static void test_offline(void)
 /* The VNC export through the emulated host, read by a stock VNC client (gvnccapture). */
 static void test_vnc(void)
 {
-	g_autofree char *fx = g_strdup(env("FIXTURES"));
+	g_autofree char *fx = g_strdup(testlib_env("FIXTURES"));
 	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
 	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
-	g_autofree char *cache = g_build_filename(env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
+	g_autofree char *cache = g_build_filename(testlib_env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
 	g_autofree char *dir = g_dir_make_tmp("emuhost-vnc-XXXXXX", NULL);
 	g_autofree char *serial = g_build_filename(dir, "serial", NULL);
 	g_autofree char *sopt = g_strconcat("unix:", serial, NULL);
 	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
-	g_autofree char *wopt = g_strconcat("--emuhost-worker=", env("VIREO_WORKER"), NULL);
+	g_autofree char *wopt = g_strconcat("--emuhost-worker=", testlib_env("VIREO_WORKER"), NULL);
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GSubprocess) p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &e, env("VIREO_EMUHOST"), copt, wopt,
+	g_autoptr(GSubprocess) p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &e, testlib_env("VIREO_EMUHOST"), copt, wopt,
 						    "--kernel", kernel, "--initrd", initrd, "--cmdline",
 						    "console=ttyS0 quiet vireo.scenario=emuhost", "--memory", "256M",
 						    "--serial", sopt, "--vnc", "127.0.0.1:5961", NULL);
@@ -536,7 +449,7 @@ static void test_vnc(void)
 	serial_open(&s, serial);
 	if (!serial_wait(&s, "VIREO-READY emuhost"))
 		g_error("the guest did not draw its pattern; its console said:\n%s", s.text->str);
-	g_autofree char *png = g_build_filename(env("OUTDIR"), "emuhost-vnc.png", NULL);
+	g_autofree char *png = g_build_filename(testlib_env("OUTDIR"), "emuhost-vnc.png", NULL);
 	g_autofree char *o = NULL;
 	g_assert_cmpint(RUN(&o, "gvnccapture", "127.0.0.1:61", png), ==, 0);
 	g_assert_nonnull(strstr(o, "Saved display to "));
@@ -559,8 +472,8 @@ static void test_vireod_restart(void)
 		g_autoptr(VireoMachine) vm = machine(vm_path);
 		g_autoptr(GPtrArray) p = start(vm);
 	}
-	vireod_stop();
-	vireod_start();
+	testlib_vireod_stop();
+	testlib_vireod_start();
 	g_autoptr(VireoMachine) vm = machine(vm_path);
 	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Running");
 	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "taken over after vireod restarted");
@@ -576,8 +489,8 @@ static void test_vireod_restart(void)
 
 static void test_delete(void)
 {
-	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "delete", "emu"), ==, 0);
-	g_assert_cmpint(RUN(NULL, env("VIREOCTL"), "show", "emu"), ==, 1);
+	g_assert_cmpint(RUN(NULL, testlib_env("VIREOCTL"), "delete", "emu"), ==, 0);
+	g_assert_cmpint(RUN(NULL, testlib_env("VIREOCTL"), "show", "emu"), ==, 1);
 }
 
 int main(int argc, char **argv)
@@ -588,22 +501,24 @@ int main(int argc, char **argv)
 	g_autofree char *data = g_build_filename(home, "data", NULL);
 	g_autofree char *rt = g_build_filename(home, "run", NULL);
 	g_mkdir_with_parents(rt, 0700);
-	g_mkdir_with_parents(env("OUTDIR"), 0755);
+	g_mkdir_with_parents(testlib_env("OUTDIR"), 0755);
 	g_setenv("XDG_CONFIG_HOME", cfg, TRUE);
 	g_setenv("XDG_DATA_HOME", data, TRUE);
-	g_setenv("XDG_RUNTIME_DIR", rt, TRUE);
 	/* The image is built once into the build folder and kept. */
-	g_setenv("XDG_CACHE_HOME", env("EMUHOST_CACHE"), TRUE);
+	g_setenv("XDG_CACHE_HOME", testlib_env("EMUHOST_CACHE"), TRUE);
 	if (!g_file_test("/sys/module/kvm_pvm", G_FILE_TEST_IS_DIR) && g_file_test("/dev/kvm", G_FILE_TEST_EXISTS))
 		g_setenv("VIREO_HOST_PATH", "emulated", FALSE);
 	GTestDBus *bus = g_test_dbus_new(G_TEST_DBUS_NONE);
 	g_test_dbus_up(bus);
+	/* After the bus: GTestDBus unsets XDG_RUNTIME_DIR, and vireod would put
+	 * its sockets under the cache folder, past the 107 bytes a socket path has. */
+	g_setenv("XDG_RUNTIME_DIR", rt, TRUE);
 	/* The guest's initramfs holds the scenario: the fixtures are current first. */
 	g_auto(GStrv) fx = NULL;
-	g_assert_true(g_shell_parse_argv(env("FIXTURES_CMD"), NULL, &fx, NULL));
+	g_assert_true(g_shell_parse_argv(testlib_env("FIXTURES_CMD"), NULL, &fx, NULL));
 	if (run(NULL, (const char *const *)fx) != 0)
-		g_error("building the fixtures failed: %s", env("FIXTURES_CMD"));
-	vireod_start();
+		g_error("building the fixtures failed: %s", testlib_env("FIXTURES_CMD"));
+	testlib_vireod_start();
 	g_test_add_func("/emuhost/host", test_host);
 	g_test_add_func("/emuhost/create", test_create);
 	g_test_add_func("/emuhost/console-keys-shutdown", test_console_keys_shutdown);
@@ -616,7 +531,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/emuhost/offline", test_offline);
 	g_test_add_func("/emuhost/vnc", test_vnc);
 	int r = g_test_run();
-	vireod_stop();
+	testlib_vireod_stop();
 	g_test_dbus_down(bus);
 	g_object_unref(bus);
 	return r;

@@ -20,75 +20,17 @@
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 
-#include "vireo-dbus.h"
+#include "vireod-testlib.h"
 
-#define BUS_NAME "org.vireo.Vireo1"
-#define PATH     "/org/vireo/Vireo1"
 /* A boot of the demo guest takes about 10 s in the nested host. */
 #define STATE_TIMEOUT_S 90
 
 static GTestDBus *bus;
 static char *home;
-static GSubprocess *vireod;
-
-static const char *env(const char *name)
-{
-	const char *v = g_getenv(name);
-	if (!v || !*v)
-		g_error("%s is not set (run me through tests/service/run-in-host.py)", name);
-	return v;
-}
-
-static void vireod_start(void)
-{
-	g_autoptr(GError) e = NULL;
-	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-	vireod = g_subprocess_launcher_spawn(l, &e, env("VIREOD"), NULL);
-	g_assert_no_error(e);
-	/* Ready when it owns its name. */
-	g_autoptr(GDBusConnection) c = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, &e);
-	g_assert_no_error(e);
-	for (int i = 0; i < 200; i++) {
-		g_autoptr(GVariant) r = g_dbus_connection_call_sync(c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-								    "org.freedesktop.DBus", "NameHasOwner",
-								    g_variant_new("(s)", BUS_NAME), G_VARIANT_TYPE("(b)"),
-								    G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
-		gboolean has;
-		g_variant_get(r, "(b)", &has);
-		if (has)
-			return;
-		g_usleep(50000);
-	}
-	g_error("vireod did not take its bus name");
-}
-
-static void vireod_stop(void)
-{
-	g_subprocess_send_signal(vireod, SIGTERM);
-	g_autoptr(GError) e = NULL;
-	g_assert_true(g_subprocess_wait(vireod, NULL, &e));
-	g_assert_true(g_subprocess_get_if_exited(vireod));
-	g_assert_cmpint(g_subprocess_get_exit_status(vireod), ==, 0);
-	g_clear_object(&vireod);
-}
-
-static VireoManager *manager(void)
-{
-	g_autoptr(GError) e = NULL;
-	VireoManager *m = vireo_manager_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
-							       PATH, NULL, &e);
-	g_assert_no_error(e);
-	return m;
-}
 
 static VireoMachine *machine(const char *path)
 {
-	g_autoptr(GError) e = NULL;
-	VireoMachine *vm = vireo_machine_proxy_new_for_bus_sync(G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE, BUS_NAME,
-							       path, NULL, &e);
-	g_assert_no_error(e);
-	g_dbus_proxy_set_default_timeout(G_DBUS_PROXY(vm), 120000);
-	return vm;
+	return testlib_machine(path, 120000);
 }
 
 static guint machine_count(VireoManager *m)
@@ -99,45 +41,10 @@ static guint machine_count(VireoManager *m)
 	return g_strv_length(paths);
 }
 
-static gboolean on_timeout(gpointer loop)
-{
-	g_main_loop_quit(loop);
-	return G_SOURCE_REMOVE;
-}
-
-struct want {
-	const char *property, *value;
-	GMainLoop *loop;
-};
-
-static void on_notify(GObject *o, GParamSpec *ps, gpointer data)
-{
-	struct want *w = data;
-	g_autofree char *v = NULL;
-	g_object_get(o, w->property, &v, NULL);
-	if (g_strcmp0(v, w->value) == 0)
-		g_main_loop_quit(w->loop);
-}
-
 /* Wait for a string property to become value (through PropertiesChanged). */
 static void wait_for(VireoMachine *vm, const char *property, const char *value)
 {
-	struct want w = { property, value, g_main_loop_new(NULL, FALSE) };
-	g_autofree char *sig = g_strconcat("notify::", property, NULL);
-	gulong id = g_signal_connect(vm, sig, G_CALLBACK(on_notify), &w);
-	guint t = g_timeout_add_seconds(STATE_TIMEOUT_S, on_timeout, w.loop);
-	g_autofree char *now = NULL;
-	g_object_get(vm, property, &now, NULL);
-	if (g_strcmp0(now, value) != 0)
-		g_main_loop_run(w.loop);
-	g_signal_handler_disconnect(vm, id);
-	g_autofree char *got = NULL;
-	g_object_get(vm, property, &got, NULL);
-	if (g_strcmp0(got, value) != 0)
-		g_error("%s of %s is \"%s\" (%s), not \"%s\", after %d s", property, vireo_machine_get_name(vm), got,
-			vireo_machine_get_state_reason(vm), value, STATE_TIMEOUT_S);
-	g_source_remove(t);
-	g_main_loop_unref(w.loop);
+	testlib_wait_property(vm, property, value, STATE_TIMEOUT_S);
 }
 
 /* Property changes arrive after the method's reply: let them in. */
@@ -193,26 +100,16 @@ static char *worker_reply(VireoMachine *vm, const char *command)
 	return line;
 }
 
-/* The number after " key=" in a worker's reply. */
-static guint64 reply_number(const char *reply, const char *key)
-{
-	g_autofree char *k = g_strdup_printf(" %s=", key);
-	const char *p = strstr(reply, k);
-	if (!p)
-		g_error("no %s in \"%s\"", key, reply);
-	return g_ascii_strtoull(p + strlen(k), NULL, 10);
-}
-
 static pid_t worker_pid(VireoMachine *vm)
 {
 	/* The worker answers "status" with its pid. */
 	g_autofree char *line = worker_reply(vm, "status");
-	return (pid_t)reply_number(line, "pid");
+	return (pid_t)testlib_reply_number(line, "pid");
 }
 
 static void test_requests_refused(void)
 {
-	g_autoptr(VireoManager) m = manager();
+	g_autoptr(VireoManager) m = testlib_manager();
 	g_autofree char *path = create(m, "{'Name': <'keeper'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
 	guint n = machine_count(m);
 	g_autoptr(GError) e1 = NULL, e2 = NULL, e3 = NULL, e4 = NULL, e5 = NULL, e6 = NULL;
@@ -246,7 +143,7 @@ static void test_requests_refused(void)
 
 static void test_lifecycle(void)
 {
-	g_autoptr(VireoManager) m = manager();
+	g_autoptr(VireoManager) m = testlib_manager();
 	g_autofree char *path = create(m, "{'Name': <'life'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 2>}");
 	g_autoptr(VireoMachine) vm = machine(path);
 	g_autoptr(GError) e = NULL;
@@ -306,7 +203,7 @@ static void test_lifecycle(void)
 
 static void test_worker_killed(void)
 {
-	g_autoptr(VireoManager) m = manager();
+	g_autoptr(VireoManager) m = testlib_manager();
 	g_autofree char *path = create(m, "{'Name': <'victim'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
 	g_autoptr(VireoMachine) vm = machine(path);
 	g_autoptr(GError) e = NULL;
@@ -332,7 +229,7 @@ static void test_vireod_restart(void)
 {
 	g_autofree char *path = NULL, *path2 = NULL;
 	{
-		g_autoptr(VireoManager) m = manager();
+		g_autoptr(VireoManager) m = testlib_manager();
 		path = create(m, "{'Name': <'survivor'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
 		path2 = create(m, "{'Name': <'orphan'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 1>}");
 		g_autoptr(VireoMachine) vm = machine(path), vm2 = machine(path2);
@@ -342,12 +239,12 @@ static void test_vireod_restart(void)
 		wait_for(vm, "state", "Running");
 		wait_for(vm2, "state", "Running");
 		pid_t orphan = worker_pid(vm2);
-		vireod_stop();
+		testlib_vireod_stop();
 		/* One worker outlives vireod, the other dies while it is away. */
 		g_assert_cmpint(kill(orphan, SIGKILL), ==, 0);
 		g_usleep(500000);
 	}
-	vireod_start();
+	testlib_vireod_start();
 	g_autoptr(VireoMachine) vm = machine(path), vm2 = machine(path2);
 	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Running");
 	g_assert_cmpstr(vireo_machine_get_state(vm2), ==, "Off");
@@ -379,7 +276,7 @@ static void test_save(void)
 	g_autofree char *path = NULL, *dir = NULL;
 	guint64 seq_before = 0;
 	{
-		g_autoptr(VireoManager) m = manager();
+		g_autoptr(VireoManager) m = testlib_manager();
 		path = create(m, "{'Name': <'sleeper'>, 'MemoryMiB': <uint64 256>, 'Cpus': <uint32 2>}");
 		g_autoptr(VireoMachine) vm = machine(path);
 		dir = saved_dir(vm);
@@ -398,8 +295,8 @@ static void test_save(void)
 		/* A few beats answered: their count is part of what is saved. */
 		for (int i = 0; i < 100; i++) {
 			g_autofree char *hb = worker_reply(vm, "heartbeat");
-			if (reply_number(hb, "beats") >= 2) {
-				seq_before = reply_number(hb, "seq");
+			if (testlib_reply_number(hb, "beats") >= 2) {
+				seq_before = testlib_reply_number(hb, "seq");
 				break;
 			}
 			g_usleep(100000);
@@ -426,8 +323,8 @@ static void test_save(void)
 		g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Saved");
 	}
 	/* A Saved VM is still Saved for the next vireod. */
-	vireod_stop();
-	vireod_start();
+	testlib_vireod_stop();
+	testlib_vireod_start();
 	g_autoptr(VireoMachine) vm = machine(path);
 	g_assert_cmpstr(vireo_machine_get_state(vm), ==, "Saved");
 	g_assert_true(saved_state_there(vm));
@@ -444,8 +341,8 @@ static void test_save(void)
 	{
 		g_autofree char *hb = worker_reply(vm, "heartbeat");
 		g_test_message("after the restore: %s", hb);
-		g_assert_cmpuint(reply_number(hb, "beats"), >=, 2);
-		g_assert_cmpuint(reply_number(hb, "seq"), >=, seq_before);
+		g_assert_cmpuint(testlib_reply_number(hb, "beats"), >=, 2);
+		g_assert_cmpuint(testlib_reply_number(hb, "seq"), >=, seq_before);
 	}
 	wait_for(vm, "heartbeat", "ok");
 
@@ -467,7 +364,7 @@ static void test_save(void)
 	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "");
 	{
 		g_autofree char *hb = worker_reply(vm, "heartbeat");
-		g_assert_cmpuint(reply_number(hb, "beats"), <, 2);
+		g_assert_cmpuint(testlib_reply_number(hb, "beats"), <, 2);
 	}
 	/* Saved again, then deleted with the VM: its files go with it. */
 	wait_for(vm, "heartbeat", "ok");
@@ -484,7 +381,7 @@ static void test_save(void)
 static int ctl(char **out, const char *first, ...)
 {
 	GPtrArray *argv = g_ptr_array_new();
-	g_ptr_array_add(argv, (gpointer)env("VIREOCTL"));
+	g_ptr_array_add(argv, (gpointer)testlib_env("VIREOCTL"));
 	va_list ap;
 	va_start(ap, first);
 	for (const char *a = first; a; a = va_arg(ap, const char *))
@@ -540,10 +437,12 @@ int main(int argc, char **argv)
 	g_mkdir_with_parents(run, 0700);
 	g_setenv("XDG_CONFIG_HOME", cfg, TRUE);
 	g_setenv("XDG_DATA_HOME", data, TRUE);
-	g_setenv("XDG_RUNTIME_DIR", run, TRUE);
 	bus = g_test_dbus_new(G_TEST_DBUS_NONE);
 	g_test_dbus_up(bus);
-	vireod_start();
+	/* After the bus: GTestDBus unsets XDG_RUNTIME_DIR, and vireod would put
+	 * its sockets under the cache folder, past the 107 bytes a socket path has. */
+	g_setenv("XDG_RUNTIME_DIR", run, TRUE);
+	testlib_vireod_start();
 	g_test_add_func("/vireod/requests-refused", test_requests_refused);
 	g_test_add_func("/vireod/lifecycle", test_lifecycle);
 	g_test_add_func("/vireod/worker-killed", test_worker_killed);
@@ -551,7 +450,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vireod/save", test_save);
 	g_test_add_func("/vireod/vireoctl", test_vireoctl);
 	int r = g_test_run();
-	vireod_stop();
+	testlib_vireod_stop();
 	g_test_dbus_down(bus);
 	g_object_unref(bus);
 	return r;

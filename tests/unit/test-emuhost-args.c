@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "emuhost_args.h"
+#include "size_arg.h"
 
 static char *inner(const struct emuhost_args *a)
 {
@@ -141,13 +142,14 @@ static void test_memory(void)
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
 		uint64_t v = 0;
-		g_assert_true(emuhost_args_memory(ok[i].s, &v));
+		g_assert_true(size_arg_parse(ok[i].s, &v));
 		g_assert_cmpuint(v, ==, ok[i].v);
 	}
-	static const char *const bad[] = { "", "M", "-5M", "5X", "5MM", "99999999999999999999", "18446744073709551615G" };
+	static const char *const bad[] = { "", "M", "-5M", " 5M", "+5M", " -5", "5X", "5MM", "99999999999999999999",
+					   "18446744073709551615G" };
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		uint64_t v = 7;
-		g_assert_false(emuhost_args_memory(bad[i], &v));
+		g_assert_false(size_arg_parse(bad[i], &v));
 		g_assert_cmpuint(v, ==, 7);
 	}
 }
