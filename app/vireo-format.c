@@ -160,3 +160,16 @@ char *vireo_format_addresses(const char *const *addresses)
 	}
 	return g_strdup(VIREO_NONE);
 }
+
+const char *vireo_format_emulated_host(gboolean emulated)
+{
+	/* Translators: a tag on a VM that runs inside an emulated host (QEMU
+	 * emulating the processor's virtualization): it works, slowly. */
+	return emulated ? _("emulated host: slow") : "";
+}
+
+const char *vireo_format_emulated_host_tip(void)
+{
+	return _("This host’s KVM cannot run the virtual machine directly: it runs inside an emulated host "
+		 "(QEMU with emulated AMD-V). It works, but slowly.");
+}

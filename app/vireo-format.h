@@ -46,3 +46,9 @@ char *vireo_format_cpu(double percent, gboolean running);
 char *vireo_format_uptime(guint64 seconds, gboolean running);
 /* The guest's first address, "—" when it has not said. */
 char *vireo_format_addresses(const char *const *addresses);
+
+/* "emulated host: slow" for a VM that vireod runs inside an emulated host
+ * (its EmulatedHost), "" for one that runs on this host's KVM; the tip
+ * says why, for a tooltip. */
+const char *vireo_format_emulated_host(gboolean emulated);
+const char *vireo_format_emulated_host_tip(void);

@@ -14,6 +14,8 @@ struct _VireoSettings {
 	GtkButton *apply_button;
 	VireoConfigForm *form;
 	GtkLabel *error_label;
+	GtkWidget *emulated_box;
+	GtkLabel *emulated_label, *emulated_tip;
 
 	/* owned references */
 	VireoService *service;
@@ -40,13 +42,16 @@ static void vireo_settings_update(VireoSettings *self)
 	adw_window_title_set_title(self->window_title, title);
 	adw_window_title_set_subtitle(self->window_title, vireo_state_label(vireo_vm_get_state(self->vm)));
 	vireo_config_form_set_locked(self->form, vireo_settings_locked(self));
+	gboolean emulated = vireo_vm_get_emulated_host(self->vm);
+	gtk_label_set_text(self->emulated_label, vireo_format_emulated_host(emulated));
+	gtk_widget_set_visible(self->emulated_box, emulated);
 	gtk_widget_set_sensitive(GTK_WIDGET(self->apply_button),
 				 !self->applying && vireo_config_form_is_valid(self->form, VIREO_FORM_ALL));
 }
 
 static void vireo_settings_on_vm_changed(VireoVm *vm, const char *property, gpointer data)
 {
-	if (g_str_equal(property, "state") || g_str_equal(property, "name"))
+	if (g_str_equal(property, "state") || g_str_equal(property, "name") || g_str_equal(property, "emulated-host"))
 		vireo_settings_update(data);
 }
 
@@ -130,6 +135,9 @@ static void vireo_settings_class_init(VireoSettingsClass *klass)
 	gtk_widget_class_bind_template_child(wc, VireoSettings, apply_button);
 	gtk_widget_class_bind_template_child(wc, VireoSettings, form);
 	gtk_widget_class_bind_template_child(wc, VireoSettings, error_label);
+	gtk_widget_class_bind_template_child(wc, VireoSettings, emulated_box);
+	gtk_widget_class_bind_template_child(wc, VireoSettings, emulated_label);
+	gtk_widget_class_bind_template_child(wc, VireoSettings, emulated_tip);
 	gtk_widget_class_bind_template_callback(wc, vireo_settings_on_apply);
 	gtk_widget_class_add_binding_action(wc, GDK_KEY_Escape, 0, "window.close", NULL);
 }
@@ -138,6 +146,7 @@ static void vireo_settings_init(VireoSettings *self)
 {
 	gtk_widget_init_template(GTK_WIDGET(self));
 	self->cancel = g_cancellable_new();
+	gtk_label_set_text(self->emulated_tip, vireo_format_emulated_host_tip());
 	g_signal_connect_swapped(self->form, "changed", G_CALLBACK(vireo_settings_on_form_changed), self);
 }
 

@@ -4,6 +4,7 @@
  * (the name always; memory, processors, screen and boot source while it is
  * off), applied with vireod's Configure. It follows the VM live: a VM
  * that starts while the window is open locks what it can no longer change.
+ * A VM that vireod runs inside an emulated host says so at the top.
  */
 #pragma once
 

@@ -12,7 +12,7 @@ struct _VireoVmRow {
 	GtkStack *thumb_stack;
 	GtkPicture *picture;
 	GtkImage *placeholder;
-	GtkLabel *name_label, *state_label, *reason_label;
+	GtkLabel *name_label, *state_label, *emulated_label, *reason_label;
 	GtkLabel *cpu_label, *memory_label, *address_label, *uptime_label;
 	GtkButton *primary_button;
 	GtkMenuButton *menu_button;
@@ -57,6 +57,10 @@ static void vireo_vm_row_update(VireoVmRow *self)
 	for (gsize i = 0; i < G_N_ELEMENTS(vireo_vm_row_state_classes); i++)
 		gtk_widget_remove_css_class(GTK_WIDGET(self->state_label), vireo_vm_row_state_classes[i]);
 	gtk_widget_add_css_class(GTK_WIDGET(self->state_label), vireo_vm_row_state_class(state));
+	gboolean emulated = vireo_vm_get_emulated_host(self->vm);
+	const char *emulated_text = vireo_format_emulated_host(emulated);
+	gtk_label_set_text(self->emulated_label, emulated_text);
+	gtk_widget_set_visible(GTK_WIDGET(self->emulated_label), emulated);
 	const char *reason = vireo_machine_get_state_reason(m);
 	gtk_label_set_text(self->reason_label, reason ? reason : "");
 	gtk_widget_set_tooltip_text(GTK_WIDGET(self->reason_label), reason && *reason ? reason : NULL);
@@ -93,7 +97,10 @@ static void vireo_vm_row_update(VireoVmRow *self)
 	gtk_button_set_label(self->primary_button, vireo_action_label(primary));
 	gtk_widget_set_name(GTK_WIDGET(self->primary_button), vireo_action_name(primary));
 
-	g_autofree char *row_name = g_strdup_printf(_("%s, %s"), name, vireo_state_label(state));
+	/* Translators: a VM in the list for assistive technologies: its name, its state
+	 * and, where it has one, "emulated host: slow". */
+	g_autofree char *row_name = emulated ? g_strdup_printf(_("%s, %s, %s"), name, vireo_state_label(state), emulated_text)
+					     : g_strdup_printf(_("%s, %s"), name, vireo_state_label(state));
 	gtk_accessible_update_property(GTK_ACCESSIBLE(self), GTK_ACCESSIBLE_PROPERTY_LABEL, row_name, -1);
 	g_autofree char *menu_name = g_strdup_printf(_("Actions for “%s”"), name);
 	gtk_accessible_update_property(GTK_ACCESSIBLE(self->menu_button), GTK_ACCESSIBLE_PROPERTY_LABEL, menu_name, -1);
@@ -198,6 +205,7 @@ static void vireo_vm_row_class_init(VireoVmRowClass *klass)
 	gtk_widget_class_bind_template_child(wc, VireoVmRow, placeholder);
 	gtk_widget_class_bind_template_child(wc, VireoVmRow, name_label);
 	gtk_widget_class_bind_template_child(wc, VireoVmRow, state_label);
+	gtk_widget_class_bind_template_child(wc, VireoVmRow, emulated_label);
 	gtk_widget_class_bind_template_child(wc, VireoVmRow, reason_label);
 	gtk_widget_class_bind_template_child(wc, VireoVmRow, cpu_label);
 	gtk_widget_class_bind_template_child(wc, VireoVmRow, memory_label);
@@ -214,6 +222,7 @@ static void vireo_vm_row_class_init(VireoVmRowClass *klass)
 static void vireo_vm_row_init(VireoVmRow *self)
 {
 	gtk_widget_init_template(GTK_WIDGET(self));
+	gtk_widget_set_tooltip_text(GTK_WIDGET(self->emulated_label), vireo_format_emulated_host_tip());
 	GtkGesture *click = gtk_gesture_click_new();
 	gtk_gesture_single_set_button(GTK_GESTURE_SINGLE(click), GDK_BUTTON_SECONDARY);
 	g_signal_connect(click, "pressed", G_CALLBACK(vireo_vm_row_on_click), self);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * VireoVmRow: one VM in the window's list: its live thumbnail, name, state
- * (and why), CPU and memory use, the guest's address and uptime; a button
+ * (and why; "emulated host: slow" where vireod runs it inside one), CPU and
+ * memory use, the guest's address and uptime; a button
  * for what one most likely wants next (Start, or Connect), a menu with
  * every action, the same menu on a right click, a long press, Menu or
  * Shift+F10. The buttons and menus act through the window's win.* actions

@@ -76,6 +76,11 @@ gboolean vireo_vm_allows(VireoVm *self, VireoAction a)
 	return vireo_state_allows(vireo_vm_get_state(self), a);
 }
 
+gboolean vireo_vm_get_emulated_host(VireoVm *self)
+{
+	return vireo_machine_get_emulated_host(self->machine);
+}
+
 void vireo_vm_get_config(VireoVm *self, VireoConfig *out)
 {
 	VireoMachine *m = self->machine;

@@ -34,6 +34,8 @@ const char *vireo_vm_get_id(VireoVm *self);
 const char *vireo_vm_get_name(VireoVm *self);
 const char *vireo_vm_get_state(VireoVm *self);
 gboolean vireo_vm_allows(VireoVm *self, VireoAction a);
+/* Whether vireod runs it inside an emulated host (slow); changed("emulated-host"). */
+gboolean vireo_vm_get_emulated_host(VireoVm *self);
 
 /* The settings as the Settings window edits them. */
 void vireo_vm_get_config(VireoVm *self, VireoConfig *out);

@@ -290,6 +290,7 @@ static void app_on_vireod(struct connect_app *a, struct connect_vireod_info *inf
 		set_str(&a->name_vireod, info->name);
 		set_str(&a->vd_state, info->state);
 		set_str(&a->vd_reason, info->reason);
+		a->st.vireod_emulated = info->emulated;
 		if (g_strcmp0(info->console_socket, a->vd_socket)) {
 			app_log(a, "vireod console-socket %s", *info->console_socket ? info->console_socket : "(none)");
 			/* A new worker: the old session belongs to one that is gone. */

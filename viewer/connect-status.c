@@ -46,11 +46,15 @@ const char *connect_status_word(const struct connect_status *st)
 void connect_status_title(const struct connect_status *st, char *buf, size_t size)
 {
 	const char *name = nonempty(st->name) ? st->name : "Virtual machine";
+	/* Only vireod knows where the worker runs; a stale word from a vireod
+	 * that went away is not repeated. */
+	bool emulated = st->via_vireod && st->vireod_up && st->vireod_emulated;
+	const char *word = connect_status_word(st);
 	if (st->grabbed)
-		snprintf(buf, size, "%s - %s - Vireo (press %s to release the keyboard)", name,
-			 connect_status_word(st), CONNECT_RELEASE_HINT);
+		snprintf(buf, size, "%s - %s - Vireo (%spress %s to release the keyboard)", name, word,
+			 emulated ? "emulated host: slow; " : "", CONNECT_RELEASE_HINT);
 	else
-		snprintf(buf, size, "%s - %s - Vireo", name, connect_status_word(st));
+		snprintf(buf, size, "%s - %s - Vireo%s", name, word, emulated ? " (emulated host: slow)" : "");
 }
 
 /* Why, in parentheses, when there is a why. */

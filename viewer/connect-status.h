@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What the viewer tells a person about the VM: one state word (in the
- * title, "NAME - STATE - Vireo", and on stdout with --verbose) and a
+ * title, "NAME - STATE - Vireo", and on stdout with --verbose; "(emulated
+ * host: slow)" after it for a VM vireod runs inside one) and a
  * message over the picture when there is nothing to show or the VM is
  * not running. Pure: from the connection, the worker's VM_STATE and, when
  * the VM came through vireod, its State and StateReason.
@@ -31,6 +32,7 @@ struct connect_status {
 	bool vireod_up;            /* vireod answers and knows the VM */
 	const char *vireod_state;  /* its State ("Running", "Off", ...), with vireod_up */
 	const char *vireod_reason; /* its StateReason */
+	bool vireod_emulated;      /* its EmulatedHost, with vireod_up */
 	const char *link_error;    /* why the last connection ended, "" if none */
 	bool grabbed;              /* the keyboard is the guest's */
 };
@@ -38,7 +40,8 @@ struct connect_status {
 /* "Running", "Paused", "Off", "Connecting", ... */
 const char *connect_status_word(const struct connect_status *st);
 
-/* "NAME - STATE - Vireo", with how to release the keyboard while grabbed. */
+/* "NAME - STATE - Vireo", then in parentheses "emulated host: slow" where
+ * vireod says so and how to release the keyboard while grabbed. */
 void connect_status_title(const struct connect_status *st, char *buf, size_t size);
 
 /* The message to show over (or instead of) the picture, "" when the

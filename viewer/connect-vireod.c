@@ -51,6 +51,7 @@ static void vireod_post_info(struct connect_vireod *v)
 		info->state = g_strdup(vireo_machine_get_state(v->machine));
 		info->reason = g_strdup(vireo_machine_get_state_reason(v->machine));
 		info->console_socket = g_strdup(vireo_machine_get_console_socket(v->machine));
+		info->emulated = vireo_machine_get_emulated_host(v->machine);
 	}
 	if (!connect_io_post(v->io, CONNECT_EVENT_VIREOD, info))
 		connect_vireod_info_free(info);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The VM through vireod (protocols/org.vireo.Vireo1.xml, session bus): found
- * by name or UUID, its State, StateReason, Name and ConsoleSocket watched
- * (PropertiesChanged, no polling), its power actions called. All D-Bus
- * work runs on the io thread (connect-io.h); what changes reaches the
- * window thread as CONNECT_EVENT_VIREOD snapshots, call failures as
- * CONNECT_EVENT_NOTICE, a VM that does not exist as CONNECT_EVENT_FATAL.
+ * by name or UUID, its State, StateReason, Name, ConsoleSocket and
+ * EmulatedHost watched (PropertiesChanged, no polling), its power actions
+ * called. All D-Bus work runs on the io thread (connect-io.h); what
+ * changes reaches the window thread as CONNECT_EVENT_VIREOD snapshots,
+ * call failures as CONNECT_EVENT_NOTICE, a VM that does not exist as
+ * CONNECT_EVENT_FATAL.
  */
 #pragma once
 
@@ -23,6 +24,7 @@
 struct connect_vireod_info {
 	bool up;               /* vireod answers and has the VM */
 	char *id, *name, *state, *reason, *console_socket;
+	bool emulated;         /* EmulatedHost: the worker runs inside an emulated host */
 };
 
 void connect_vireod_info_free(struct connect_vireod_info *info);

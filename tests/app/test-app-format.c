@@ -68,6 +68,18 @@ static void test_labels(void)
 	g_assert_cmpstr(vireo_state_label(NULL), ==, "");
 }
 
+/* The tag on a VM vireod runs inside an emulated host, nothing on one
+ * that runs on this host's KVM; the tip says both what and why. */
+static void test_emulated_host(void)
+{
+	g_assert_cmpstr(vireo_format_emulated_host(TRUE), ==, "emulated host: slow");
+	g_assert_cmpstr(vireo_format_emulated_host(FALSE), ==, "");
+	const char *tip = vireo_format_emulated_host_tip();
+	g_assert_nonnull(strstr(tip, "emulated host"));
+	g_assert_nonnull(strstr(tip, "slowly"));
+	g_assert_nonnull(strstr(tip, "KVM"));
+}
+
 static void expect(char *got, const char *want)
 {
 	g_assert_cmpstr(got, ==, want);
@@ -434,6 +446,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/app-format/state-table", test_state_table);
 	g_test_add_func("/app-format/labels", test_labels);
+	g_test_add_func("/app-format/emulated-host", test_emulated_host);
 	g_test_add_func("/app-format/numbers", test_numbers);
 	g_test_add_func("/app-format/addresses", test_addresses);
 	g_test_add_func("/app-config/names-agree-with-vireod", test_names_agree_with_vireod);

@@ -18,8 +18,14 @@
  * a failure. Nothing here decides by the host alone: a vireod that starts
  * VMs on a limited host (an emulated one) gets the running path.
  *
- * Environment: VIREOD, XDOTOOL, CONSOLE_CLIENT, VIREO_SCREENSHOT_DIR, DISPLAY, and
- * optionally VIREO_GUI_NEED_GUEST, VIREO_GUI_TIMEOUT_S, VIREO_GUI_HOME.
+ * Where vireod runs its VMs inside an emulated host (EmulatedHost, slow)
+ * the row and the Settings window say "emulated host: slow"; elsewhere
+ * they must not. run-gui.py says which this run is
+ * (VIREO_GUI_EXPECT_EMULATED), and vireod must agree.
+ *
+ * Environment: VIREOD, XDOTOOL, CONSOLE_CLIENT, VIREO_SCREENSHOT_DIR, DISPLAY,
+ * VIREO_GUI_EXPECT_EMULATED, and optionally VIREO_GUI_NEED_GUEST,
+ * VIREO_GUI_TIMEOUT_S, VIREO_GUI_HOME.
  */
 #include "vireo-app-config.h"
 #include "vireo-config.h"   /* the project's: VIREO_VERSION */
@@ -241,6 +247,53 @@ static void click(gpointer button)
 static gboolean label_has(gpointer label, const char *text)
 {
 	return gtk_widget_get_visible(label) && strstr(gtk_label_get_text(label), text) != NULL;
+}
+
+/* ---- the emulated host ---- */
+
+#define EMULATED_TAG "emulated host: slow"
+
+/* run-gui.py's word on where this run's vireod runs its VMs. */
+static gboolean expect_emulated(void)
+{
+	const char *v = env("VIREO_GUI_EXPECT_EMULATED");
+	if (!g_str_equal(v, "0") && !g_str_equal(v, "1"))
+		g_error("VIREO_GUI_EXPECT_EMULATED is \"%s\", not 0 or 1", v);
+	return g_str_equal(v, "1");
+}
+
+/* A label on screen under w (mapped, so a person sees it) saying text. */
+static GtkWidget *shown_label(GtkWidget *w, const char *text)
+{
+	if (!gtk_widget_get_mapped(w))
+		return NULL;
+	if (GTK_IS_LABEL(w) && g_str_equal(gtk_label_get_text(GTK_LABEL(w)), text))
+		return w;
+	for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+		GtkWidget *found = shown_label(c, text);
+		if (found)
+			return found;
+	}
+	return NULL;
+}
+
+static gboolean tag_shown(gpointer w)
+{
+	return shown_label(GTK_WIDGET(w), EMULATED_TAG) != NULL;
+}
+
+/* The manager's own proxy says EmulatedHost changed, as vireod's
+ * PropertiesChanged would make it (vireod's value is fixed for its life). */
+static void fake_emulated_host(VireoVm *vm, gboolean emulated)
+{
+	GDBusProxy *proxy = G_DBUS_PROXY(vireo_vm_get_machine(vm));
+	g_dbus_proxy_set_cached_property(proxy, "EmulatedHost", g_variant_new_boolean(emulated));
+	GVariantBuilder b;
+	g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+	g_variant_builder_add(&b, "{sv}", "EmulatedHost", g_variant_new_boolean(emulated));
+	const char *const none[] = { NULL };
+	g_signal_emit_by_name(proxy, "g-properties-changed", g_variant_builder_end(&b), none);
+	g_assert_cmpint(vireo_vm_get_emulated_host(vm), ==, emulated);
 }
 
 /* ---- X key events, as a person types them ---- */
@@ -623,6 +676,16 @@ static void test_wizard_checks(void)
 	g_assert_false(action_enabled("shut-down"));
 	g_assert_false(action_enabled("pause"));
 	assert_accessible("the list with a VM");
+	/* Where it runs, as vireod has it, on its row: seen and said. */
+	gboolean emulated = expect_emulated();
+	g_assert_cmpint(vireo_machine_get_emulated_host(vm), ==, emulated);
+	WAIT_FOR(drawn(GTK_WIDGET(row)), "the row to be drawn");
+	g_assert_cmpint(tag_shown(row), ==, emulated);
+	g_autofree char *row_name = g_strdup_printf("gui-vm, Off%s", emulated ? ", " EMULATED_TAG : "");
+	g_autofree char *name_differs = gtk_test_accessible_check_property(GTK_ACCESSIBLE(row),
+									   GTK_ACCESSIBLE_PROPERTY_LABEL, row_name);
+	g_assert_null(name_differs);
+	g_test_message("EmulatedHost %d: the tag is %s", emulated, emulated ? "shown" : "absent");
 }
 
 /* The name is free when the person presses Create, and taken by the time
@@ -684,6 +747,7 @@ static void test_settings(void)
 	WAIT_FOR((s = toplevel(VIREO_TYPE_SETTINGS)) && drawn(GTK_WIDGET(s)), "the settings");
 	VireoConfigForm *form = CHILD(s, VIREO_TYPE_SETTINGS, "form");
 	g_assert_true(gtk_widget_get_sensitive(CHILD(form, VIREO_TYPE_CONFIG_FORM, "hardware_box")));
+	g_assert_cmpint(tag_shown(s), ==, expect_emulated());
 	assert_accessible("the settings");
 	/* The other VM's name is taken: Apply refuses to try. */
 	set_text(CHILD(form, VIREO_TYPE_CONFIG_FORM, "name_row"), "GUI-VM");
@@ -707,6 +771,29 @@ static void test_settings(void)
 			 g_str_equal(vireo_vm_get_name(vireo_window_get_selected(main_window())), "build server"),
 		 "the renamed VM still selected");
 	g_assert_true(row_named("build server") == VIREO_VM_ROW(gtk_list_box_get_row_at_index(list_box(), 0)));
+}
+
+/* The tag follows EmulatedHost as it changes, in the row and in an open
+ * Settings window, both ways. */
+static void test_emulated_host_follows(void)
+{
+	select_vm("gui-vm");
+	VireoVm *vm = vireo_window_get_selected(main_window());
+	gboolean was = expect_emulated();
+	g_assert_cmpint(tag_shown(row_named("gui-vm")), ==, was);
+	fake_emulated_host(vm, !was);
+	WAIT_FOR(tag_shown(row_named("gui-vm")) == !was, "the row to follow EmulatedHost %d", !was);
+	activate("win.settings");
+	VireoSettings *s = NULL;
+	WAIT_FOR((s = toplevel(VIREO_TYPE_SETTINGS)) && drawn(GTK_WIDGET(s)), "the settings");
+	WAIT_FOR(tag_shown(s) == !was, "the settings to show EmulatedHost %d", !was);
+	if (!was)
+		assert_accessible("the settings of a VM in an emulated host");
+	fake_emulated_host(vm, was);
+	WAIT_FOR(tag_shown(s) == was, "the settings to follow EmulatedHost %d", was);
+	WAIT_FOR(tag_shown(row_named("gui-vm")) == was, "the row to follow EmulatedHost %d", was);
+	gtk_window_close(GTK_WINDOW(s));
+	WAIT_FOR(toplevel(VIREO_TYPE_SETTINGS) == NULL, "the settings to close");
 }
 
 static void test_connect(void)
@@ -810,6 +897,9 @@ static gboolean state_is(const char *name, const char *state)
 
 static gboolean texture_has_detail(GdkTexture *t)
 {
+	/* A guest between screen modes has no picture for a moment. */
+	if (!t)
+		return FALSE;
 	int w = gdk_texture_get_width(t), h = gdk_texture_get_height(t);
 	g_autofree guint8 *px = g_malloc((gsize)w * h * 4);
 	gdk_texture_download(t, px, (gsize)w * 4);
@@ -844,9 +934,12 @@ static int run_async(const char *const *argv)
  */
 static double agreement_with_viewer(VireoThumbnail *thumb, const char *socket)
 {
-	GdkTexture *t = vireo_thumbnail_get_texture(thumb);
+	/* Held: the main loop turns while the other viewer runs, and a new
+	 * frame replaces (and frees) the thumbnail's texture. */
+	g_autoptr(GdkTexture) t = vireo_thumbnail_get_texture(thumb);
 	if (!t)
 		return 0;
+	g_object_ref(t);
 	g_autofree char *path = g_build_filename(home, "guest-screen.png", NULL);
 	g_unlink(path);
 	const char *argv[] = { env("CONSOLE_CLIENT"), socket, "--inline", "--frames", "1", "--png", path,
@@ -1119,6 +1212,7 @@ static void on_activate(GApplication *application, gpointer data)
 	g_test_add_func("/gui/wizard-checks-and-create", test_wizard_checks);
 	g_test_add_func("/gui/wizard-refused-by-vireod", test_wizard_refused_by_vireod);
 	g_test_add_func("/gui/settings", test_settings);
+	g_test_add_func("/gui/emulated-host-follows", test_emulated_host_follows);
 	g_test_add_func("/gui/connect", test_connect);
 	g_test_add_func("/gui/context-menu", test_context_menu);
 	g_test_add_func("/gui/shortcuts", test_shortcuts);
@@ -1153,6 +1247,7 @@ int main(int argc, char **argv)
 	shot_dir = g_strdup(env("VIREO_SCREENSHOT_DIR"));
 	(void)env("XDOTOOL");
 	(void)env("CONSOLE_CLIENT");
+	(void)expect_emulated();
 	/* vireo-connect's stand-in: it says what it was asked to show. */
 	connect_args = g_build_filename(home, "connect-args", NULL);
 	g_autofree char *stub = g_build_filename(home, "vireo-connect", NULL);

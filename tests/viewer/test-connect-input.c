@@ -151,6 +151,51 @@ static void test_status(void)
 	g_assert_cmpstr(buf, ==, "Virtual");
 }
 
+/* "(emulated host: slow)" after the title's usual form, only where vireod
+ * answers and says so: not for a worker's socket alone, not from a vireod
+ * that went away; with the grab hint in the same parentheses. */
+static void test_title_emulated_host(void)
+{
+	static const struct {
+		bool via_vireod, up, emulated, grabbed;
+		const char *state, *want;
+	} cases[] = {
+		{ true, true, true, false, "Running", "demo - Running - Vireo (emulated host: slow)" },
+		{ true, true, true, true, "Running",
+		  "demo - Running - Vireo (emulated host: slow; press Ctrl+Alt+Left to release the keyboard)" },
+		{ true, true, true, false, "Off", "demo - Off - Vireo (emulated host: slow)" },
+		/* not emulated: the title as it always was */
+		{ true, true, false, false, "Off", "demo - Off - Vireo" },
+		{ true, true, false, true, "Running", "demo - Running - Vireo (press Ctrl+Alt+Left to release the keyboard)" },
+		/* vireod gone: it cannot vouch for where the next worker runs */
+		{ true, false, true, false, "Running", "demo - Unknown - Vireo" },
+		/* a socket of one's own: only vireod's word counts */
+		{ false, true, true, false, NULL, "demo - Running - Vireo" },
+	};
+	char buf[CONNECT_STATUS_TEXT_MAX];
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct connect_status st = { .name = "demo", .link = CONNECT_LINK_UP, .vm = CONSOLE_VM_RUNNING,
+					     .via_vireod = cases[i].via_vireod, .vireod_up = cases[i].up,
+					     .vireod_emulated = cases[i].emulated, .grabbed = cases[i].grabbed,
+					     .vireod_state = cases[i].state };
+		connect_status_title(&st, buf, sizeof(buf));
+		g_assert_cmpstr(buf, ==, cases[i].want);
+	}
+	/* cut short, never overrun */
+	struct connect_status st = { .name = "demo", .via_vireod = true, .vireod_up = true, .vireod_state = "Running",
+				     .vireod_emulated = true };
+	connect_status_title(&st, buf, 30);
+	g_assert_cmpstr(buf, ==, "demo - Running - Vireo (emula");
+	/* a name as long as the buffer: the tag is what gives way */
+	char name[CONNECT_STATUS_TEXT_MAX];
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = 0;
+	st.name = name;
+	connect_status_title(&st, buf, sizeof(buf));
+	g_assert_cmpuint(strlen(buf), ==, sizeof(buf) - 1);
+	g_assert_true(g_str_has_prefix(buf, "nnnn"));
+}
+
 static int measure(void *opaque, const char *text)
 {
 	return (int)strlen(text) * 7;
@@ -224,6 +269,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/connect-input/shortcuts", test_shortcuts);
 	g_test_add_func("/connect-input/buttons", test_buttons);
 	g_test_add_func("/connect-status/status", test_status);
+	g_test_add_func("/connect-status/title-emulated-host", test_title_emulated_host);
 	g_test_add_func("/connect-toolbar/toolbar", test_toolbar);
 	return g_test_run();
 }
