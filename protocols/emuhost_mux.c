@@ -30,6 +30,31 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A file's name is a name, never a path: no '/', nothing hidden, no "..". */
+static bool emux_file_name_ok(const char *name, size_t len)
+{
+	if (len < 1 || len > EMUX_FILE_NAME_MAX || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 int emux_frame_parse(const uint8_t *buf, size_t len, struct emux_frame *f)
 {
 	if (len < EMUX_HEADER_SIZE)
@@ -43,7 +68,7 @@ int emux_frame_parse(const uint8_t *buf, size_t len, struct emux_frame *f)
 
 static bool emux_type_on_link(uint16_t type)
 {
-	return type >= EMUX_MSG_HELLO && type <= EMUX_MSG_SIGNAL;
+	return type >= EMUX_MSG_HELLO && type <= EMUX_MSG_FILES_END;
 }
 
 static bool emux_type_known(uint16_t type)
@@ -58,6 +83,10 @@ static unsigned emux_type_senders(uint16_t type)
 	case EMUX_MSG_READY:
 	case EMUX_MSG_EXIT:
 	case EMUX_MSG_LOG:
+	case EMUX_MSG_FILE:
+	case EMUX_MSG_FILE_DATA:
+	case EMUX_MSG_FILE_END:
+	case EMUX_MSG_FILES_END:
 		return 2;
 	case EMUX_MSG_SIGNAL:
 	case EMUX_MSG_OPEN:
@@ -84,6 +113,13 @@ static bool emux_body_size_ok(uint16_t type, size_t len)
 		return len >= sizeof(struct emux_wire_exit) && len - sizeof(struct emux_wire_exit) <= EMUX_TEXT_MAX;
 	case EMUX_MSG_LOG: return len >= 1 && len <= EMUX_LOG_MAX;
 	case EMUX_MSG_SIGNAL: return len == sizeof(struct emux_wire_signal);
+	case EMUX_MSG_FILE:
+		return len > sizeof(struct emux_wire_file) && len - sizeof(struct emux_wire_file) <= EMUX_FILE_NAME_MAX;
+	case EMUX_MSG_FILE_DATA:
+		return len > sizeof(struct emux_wire_file_data) &&
+		       len - sizeof(struct emux_wire_file_data) <= EMUX_FILE_DATA_MAX;
+	case EMUX_MSG_FILE_END: return len == sizeof(struct emux_wire_file_end);
+	case EMUX_MSG_FILES_END: return len == sizeof(struct emux_wire_files_end);
 	case EMUX_MSG_OPEN: return len == sizeof(struct emux_wire_open);
 	case EMUX_MSG_DATA: return len >= 1 && len <= EMUX_DATA_MAX;
 	case EMUX_MSG_CREDIT: return len == sizeof(struct emux_wire_credit);
@@ -99,7 +135,7 @@ static bool emux_exit_ok(uint32_t how, uint32_t code)
 	case EMUX_EXIT_STATUS: return code <= 255;
 	case EMUX_EXIT_SIGNAL: return code >= 1 && code <= EMUX_SIGNAL_MAX;
 	case EMUX_EXIT_L1_FAILURE: return code == 0;
-	case EMUX_EXIT_NO_WORKER: return code >= 1 && code <= 4095;
+	case EMUX_EXIT_NO_WORKER: return code >= 1 && code <= EMUX_ERRNO_MAX;
 	default: return false;
 	}
 }
@@ -123,7 +159,17 @@ static int emux_msg_check(const struct emux_msg *m)
 	case EMUX_MSG_CREDIT:
 		return m->credit.bytes >= 1 && m->credit.bytes <= EMUX_WINDOW ? 0 : -EINVAL;
 	case EMUX_MSG_CLOSE:
-		return m->close.error <= 4095 ? 0 : -EINVAL;
+		return m->close.error <= EMUX_ERRNO_MAX ? 0 : -EINVAL;
+	case EMUX_MSG_FILE:
+		return m->file.size <= EMUX_FILE_SIZE_MAX && emux_file_name_ok(m->file.name, m->file.name_len) ? 0
+														 : -EINVAL;
+	case EMUX_MSG_FILE_DATA:
+		return m->file_data.offset <= EMUX_FILE_SIZE_MAX &&
+			       m->file_data.len <= EMUX_FILE_SIZE_MAX - m->file_data.offset ? 0 : -EINVAL;
+	case EMUX_MSG_FILE_END:
+		return m->file_end.bytes <= EMUX_FILE_SIZE_MAX ? 0 : -EINVAL;
+	case EMUX_MSG_FILES_END:
+		return m->files_end.files <= EMUX_FILES_MAX && m->files_end.error <= EMUX_ERRNO_MAX ? 0 : -EINVAL;
 	default:
 		return 0;
 	}
@@ -159,6 +205,23 @@ int emux_msg_decode(const struct emux_frame *f, const uint8_t *body, size_t len,
 	case EMUX_MSG_SIGNAL:
 		d.signal.signo = get32(body);
 		break;
+	case EMUX_MSG_FILE:
+		d.file.size = get64(body);
+		d.file.name = (const char *)body + sizeof(struct emux_wire_file);
+		d.file.name_len = len - sizeof(struct emux_wire_file);
+		break;
+	case EMUX_MSG_FILE_DATA:
+		d.file_data.offset = get64(body);
+		d.file_data.data = body + sizeof(struct emux_wire_file_data);
+		d.file_data.len = len - sizeof(struct emux_wire_file_data);
+		break;
+	case EMUX_MSG_FILE_END:
+		d.file_end.bytes = get64(body);
+		break;
+	case EMUX_MSG_FILES_END:
+		d.files_end.files = get32(body);
+		d.files_end.error = get32(body + 4);
+		break;
 	case EMUX_MSG_OPEN:
 		d.open.endpoint = get32(body);
 		break;
@@ -190,6 +253,10 @@ static size_t emux_body_size(const struct emux_msg *m)
 	case EMUX_MSG_EXIT: return sizeof(struct emux_wire_exit) + m->exit.text_len;
 	case EMUX_MSG_LOG: return m->log.len;
 	case EMUX_MSG_SIGNAL: return sizeof(struct emux_wire_signal);
+	case EMUX_MSG_FILE: return sizeof(struct emux_wire_file) + m->file.name_len;
+	case EMUX_MSG_FILE_DATA: return sizeof(struct emux_wire_file_data) + m->file_data.len;
+	case EMUX_MSG_FILE_END: return sizeof(struct emux_wire_file_end);
+	case EMUX_MSG_FILES_END: return sizeof(struct emux_wire_files_end);
 	case EMUX_MSG_OPEN: return sizeof(struct emux_wire_open);
 	case EMUX_MSG_DATA: return m->data.len;
 	case EMUX_MSG_CREDIT: return sizeof(struct emux_wire_credit);
@@ -241,6 +308,21 @@ long emux_msg_encode(const struct emux_msg *m, uint8_t *buf, size_t size)
 		break;
 	case EMUX_MSG_SIGNAL:
 		put32(b, m->signal.signo);
+		break;
+	case EMUX_MSG_FILE:
+		put64(b, m->file.size);
+		memcpy(b + sizeof(struct emux_wire_file), m->file.name, m->file.name_len);
+		break;
+	case EMUX_MSG_FILE_DATA:
+		put64(b, m->file_data.offset);
+		memcpy(b + sizeof(struct emux_wire_file_data), m->file_data.data, m->file_data.len);
+		break;
+	case EMUX_MSG_FILE_END:
+		put64(b, m->file_end.bytes);
+		break;
+	case EMUX_MSG_FILES_END:
+		put32(b, m->files_end.files);
+		put32(b + 4, m->files_end.error);
 		break;
 	case EMUX_MSG_OPEN:
 		put32(b, m->open.endpoint);

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define EMUX_VERSION_MAJOR 1u
-#define EMUX_VERSION_MINOR 0u
+#define EMUX_VERSION_MINOR 1u   /* 1.1: a saved state's files (FILE ... FILES_END) */
 
 /* {le16 type, le16 channel, le32 length}, then length bytes of body. */
 #define EMUX_HEADER_SIZE 8u
@@ -31,6 +31,11 @@
 #define EMUX_CHANNELS_MAX  64u             /* channels 1..64; 0 is the link itself */
 #define EMUX_WINDOW        (256u * 1024u)  /* bytes in flight per channel and direction */
 #define EMUX_SIGNAL_MAX    64u             /* SIGNAL numbers 1..64 */
+#define EMUX_FILE_NAME_MAX 64u             /* FILE: a name of [A-Za-z0-9._-], not starting with '.' */
+#define EMUX_FILE_SIZE_MAX (1ull << 41)    /* FILE: a file's size (guest RAM is at most 1 TiB) */
+#define EMUX_FILE_DATA_MAX (EMUX_BODY_MAX - 8u)   /* FILE_DATA: bytes after the offset */
+#define EMUX_FILES_MAX     16u             /* FILES_END: files in one set */
+#define EMUX_ERRNO_MAX     4095u           /* CLOSE, FILES_END: a positive errno */
 
 enum emux_type {
 	/* channel 0: the link */
@@ -39,6 +44,11 @@ enum emux_type {
 	EMUX_MSG_EXIT   = 0x0003,   /* agent -> host */
 	EMUX_MSG_LOG    = 0x0004,   /* agent -> host */
 	EMUX_MSG_SIGNAL = 0x0005,   /* host -> agent */
+	/* agent -> host: a saved state's files, after the worker saved (save DIR) */
+	EMUX_MSG_FILE      = 0x0006,
+	EMUX_MSG_FILE_DATA = 0x0007,
+	EMUX_MSG_FILE_END  = 0x0008,
+	EMUX_MSG_FILES_END = 0x0009,
 	/* channels 1..EMUX_CHANNELS_MAX */
 	EMUX_MSG_OPEN   = 0x0010,   /* host -> agent */
 	EMUX_MSG_DATA   = 0x0011,   /* either way */
@@ -90,6 +100,23 @@ struct emux_wire_signal {
 	uint32_t signo;
 } __attribute__((packed));
 
+struct emux_wire_file {
+	uint64_t size;              /* then the name: 1..EMUX_FILE_NAME_MAX bytes */
+} __attribute__((packed));
+
+struct emux_wire_file_data {
+	uint64_t offset;            /* then 1..EMUX_FILE_DATA_MAX bytes; the rest of the file is zeros */
+} __attribute__((packed));
+
+struct emux_wire_file_end {
+	uint64_t bytes;             /* FILE_DATA bytes the file had */
+} __attribute__((packed));
+
+struct emux_wire_files_end {
+	uint32_t files;             /* how many were sent, 0..EMUX_FILES_MAX */
+	uint32_t error;             /* 0: the set is whole; else the sender's errno */
+} __attribute__((packed));
+
 struct emux_wire_open {
 	uint32_t endpoint;
 } __attribute__((packed));
@@ -107,6 +134,10 @@ _Static_assert(sizeof(struct emux_wire_hello) == 8, "hello");
 _Static_assert(sizeof(struct emux_wire_ready) == 4, "ready");
 _Static_assert(sizeof(struct emux_wire_exit) == 8, "exit");
 _Static_assert(sizeof(struct emux_wire_signal) == 4, "signal");
+_Static_assert(sizeof(struct emux_wire_file) == 8, "file");
+_Static_assert(sizeof(struct emux_wire_file_data) == 8, "file data");
+_Static_assert(sizeof(struct emux_wire_file_end) == 8, "file end");
+_Static_assert(sizeof(struct emux_wire_files_end) == 8, "files end");
 _Static_assert(sizeof(struct emux_wire_open) == 4, "open");
 _Static_assert(sizeof(struct emux_wire_credit) == 4, "credit");
 _Static_assert(sizeof(struct emux_wire_close) == 4, "close");
@@ -132,6 +163,10 @@ struct emux_msg {
 		struct { uint32_t how, code; const char *text; size_t text_len; } exit;
 		struct { const uint8_t *data; size_t len; } log;
 		struct { uint32_t signo; } signal;
+		struct { uint64_t size; const char *name; size_t name_len; } file;
+		struct { uint64_t offset; const uint8_t *data; size_t len; } file_data;
+		struct { uint64_t bytes; } file_end;
+		struct { uint32_t files, error; } files_end;
 		struct { uint32_t endpoint; } open;
 		struct { const uint8_t *data; size_t len; } data;
 		struct { uint32_t bytes; } credit;
@@ -152,7 +187,8 @@ int emux_frame_parse(const uint8_t *buf, size_t len, struct emux_frame *f);
  * type not known here or not sent by `from`; -EBADMSG for a body of the
  * wrong size or a channel number the type does not take; -EINVAL for a
  * field out of range (endpoint, EXIT how and code, signal, credit, close
- * error); -EILSEQ for EXIT text that is not UTF-8 or holds a NUL.
+ * error, a file's size or name, data beyond EMUX_FILE_SIZE_MAX, FILES_END's
+ * count or error); -EILSEQ for EXIT text that is not UTF-8 or holds a NUL.
  */
 int emux_msg_decode(const struct emux_frame *f, const uint8_t *body, size_t len, enum emux_sender from,
 		    struct emux_msg *m);

@@ -4,8 +4,9 @@
  * loaded the modules. It runs the worker with the arguments vireo-emuhost
  * put into the start files, connects each channel the host opens on the
  * virtio-serial port to one of the worker's sockets (protocols/
- * emuhost-mux.md), sends the worker's output as LOG and its end as EXIT,
- * then powers L1 off. Messages of its own go to L1's console.
+ * emuhost-mux.md), sends the worker's output as LOG, the files of a
+ * saved state when the worker saved (FILE ... FILES_END) and its end as
+ * EXIT, then powers L1 off. Messages of its own go to L1's console.
  *
  *   vireo-emuhost-agent [--init-log FILE] [--start DIR] [--port NAME]
  *
@@ -489,6 +490,107 @@ static void agent_reap(struct agent *a)
 	}
 }
 
+/* A file message, waiting for room in the port as long as it drains. */
+static int agent_send_file_msg(struct agent *a, const struct emux_msg *m)
+{
+	for (;;) {
+		int e = emuhost_link_send_file_msg(&a->link, m);
+		if (e != -ENOBUFS)
+			return e;
+		size_t before = a->link.out_len;
+		agent_flush(a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
+		if (a->link.out_len == before)
+			return -ETIMEDOUT;
+	}
+}
+
+static bool agent_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* One saved file: FILE, its data without holes or zeros, FILE_END. */
+static int agent_send_saved_file(struct agent *a, int fd, const char *name, uint64_t size)
+{
+	static uint8_t buf[EMUX_FILE_DATA_MAX];
+	struct emux_msg m = { .type = EMUX_MSG_FILE };
+	m.file.size = size;
+	m.file.name = name;
+	m.file.name_len = strlen(name);
+	int e = agent_send_file_msg(a, &m);
+	uint64_t bytes = 0;
+	for (off_t pos = 0; e == 0 && (uint64_t)pos < size;) {
+		off_t data = lseek(fd, pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0)
+			data = pos;
+		off_t hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = (off_t)size;
+		while (e == 0 && data < hole) {
+			size_t want = (uint64_t)(hole - data) < sizeof(buf) ? (size_t)(hole - data) : sizeof(buf);
+			ssize_t n = pread(fd, buf, want, data);
+			if (n <= 0) {
+				e = n < 0 ? -errno : -EIO;
+				break;
+			}
+			if (!agent_zero(buf, (size_t)n)) {
+				m = (struct emux_msg){ .type = EMUX_MSG_FILE_DATA };
+				m.file_data.offset = (uint64_t)data;
+				m.file_data.data = buf;
+				m.file_data.len = (size_t)n;
+				e = agent_send_file_msg(a, &m);
+				bytes += (uint64_t)n;
+			}
+			data += n;
+		}
+		pos = hole;
+	}
+	if (e == 0) {
+		m = (struct emux_msg){ .type = EMUX_MSG_FILE_END };
+		m.file_end.bytes = bytes;
+		e = agent_send_file_msg(a, &m);
+	}
+	return e;
+}
+
+/* After a save: the saved state's files to the host, then FILES_END, whole or with why not. */
+static void agent_send_saved(struct agent *a)
+{
+	DIR *d = opendir(EMUHOST_L1_SAVEDIR);
+	int err = d ? 0 : errno;
+	unsigned files = 0;
+	struct dirent *de;
+	while (d && !err && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			err = fd < 0 ? errno : EINVAL;
+		} else if (files == EMUX_FILES_MAX) {
+			err = EFBIG;
+		} else {
+			int e = agent_send_saved_file(a, fd, de->d_name, (uint64_t)st.st_size);
+			err = e < 0 ? -e : 0;
+			files++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	struct emux_msg m = { .type = EMUX_MSG_FILES_END };
+	m.files_end.files = files;
+	m.files_end.error = err > 0 && err <= (int)EMUX_ERRNO_MAX ? (uint32_t)err : err ? EIO : 0;
+	(void)agent_send_file_msg(a, &m);
+	agent_say("sent the saved state: %u files%s%s", files, err ? ", then: " : "", err ? strerror(err) : "");
+}
+
 static void agent_send_exit(struct agent *a)
 {
 	/* All the worker said first: its last words explain its status. */
@@ -497,6 +599,8 @@ static void agent_send_exit(struct agent *a)
 		agent_read_log(a);
 	}
 	int st = a->worker_status;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == EMUHOST_L1_EXIT_SAVED)
+		agent_send_saved(a);
 	char text[64];
 	if (WIFSIGNALED(st)) {
 		snprintf(text, sizeof(text), "the worker was killed by signal %d", WTERMSIG(st));

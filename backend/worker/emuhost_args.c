@@ -31,6 +31,7 @@ const char emuhost_args_usage[] =
 	"\n"
 	"Control commands of its own on the control socket: \"emuhost status\",\n"
 	"\"emuhost kill-worker\" (SIGKILL to the worker inside), \"emuhost signal N\".\n"
+	"\"screenshot PATH\" and \"save DIR\" write PATH and DIR on this host.\n"
 	"\n"
 	"Exit status: the worker's (see vireo-worker --help), or 1 when the emulated\n"
 	"host could not run it (the message says why); killed by the signal that\n"
@@ -40,7 +41,7 @@ const char emuhost_args_usage[] =
 static const char *const args_with_value[] = {
 	"kernel", "initrd", "cmdline", "memory", "cpus", "serial", "control", "console", "vnc",
 	"vnc-password-file", "vnc-keymap", "on-reboot", "name", "hv-interface", "resolution", "video-memory",
-	"trace-vmbus",
+	"trace-vmbus", "restore",
 };
 static const char *const args_flags[] = { "timing", "force-kvm", "version", "help" };
 
@@ -49,7 +50,7 @@ void emuhost_args_clear(struct emuhost_args *a)
 	if (a->inner)
 		g_ptr_array_unref(a->inner);
 	char **strs[] = { &a->kernel, &a->initrd, &a->vnc_password_file, &a->control, &a->console, &a->serial,
-			  &a->vnc, &a->name, &a->qemu, &a->cache_dir, &a->worker, &a->agent };
+			  &a->vnc, &a->name, &a->qemu, &a->cache_dir, &a->worker, &a->agent, &a->restore };
 	for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
 		g_clear_pointer(strs[i], g_free);
 	*a = (struct emuhost_args){ 0 };
@@ -116,6 +117,11 @@ static bool args_worker_opt(struct emuhost_args *a, const char *opt, const char 
 		g_free(a->vnc_password_file);
 		a->vnc_password_file = g_strdup(v);
 		args_pass(a, opt, EMUHOST_L1_START "/vnc-password");
+	} else if (g_str_equal(opt, "restore")) {
+		/* The saved state's files go into L1 with the start files. */
+		g_free(a->restore);
+		a->restore = g_strdup(v);
+		args_pass(a, opt, EMUHOST_L1_RESTORE);
 	} else if (g_str_equal(opt, "control")) {
 		g_free(a->control);
 		a->control = g_strdup(v);
@@ -229,8 +235,8 @@ bool emuhost_args_parse(int argc, char **argv, struct emuhost_args *out, GError 
 		if (own ? !args_own(&a, opt, value, error) : !args_worker_opt(&a, opt, value, error))
 			goto fail;
 	}
-	if (!a.help && !a.version && !a.build_only && !a.kernel) {
-		g_set_error(error, ARGS_ERROR, ARGS_FAILED, "--kernel is required (see --help)");
+	if (!a.help && !a.version && !a.build_only && !a.kernel && !a.restore) {
+		g_set_error(error, ARGS_ERROR, ARGS_FAILED, "--kernel is required, or --restore DIR (see --help)");
 		goto fail;
 	}
 	if (!a.serial) {

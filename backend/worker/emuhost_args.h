@@ -17,6 +17,7 @@ struct emuhost_args {
 	GPtrArray *inner;                  /* the worker's arguments inside L1 (no argv[0]) */
 	/* host paths of what L1 gets or forwards */
 	char *kernel, *initrd, *vnc_password_file;
+	char *restore;                     /* --restore DIR: a saved state's folder */
 	char *control, *console;           /* sockets to make here (NULL: none) */
 	char *serial;                      /* unix:PATH, stdio, FILE or none (default stdio) */
 	char *vnc;                         /* unix:PATH or HOST:PORT, or NULL */

@@ -15,6 +15,7 @@ struct emuhost_buf *emuhost_conn_up(struct emuhost_conn *c)
 	switch (c->kind) {
 	case EMUHOST_CONN_CONSOLE: return &c->bridge.to_worker;
 	case EMUHOST_CONN_CONTROL: return &c->ctl.to_worker;
+	case EMUHOST_CONN_SHOT: return &c->shot.to_worker;
 	default: return &c->to_agent;
 	}
 }
@@ -24,12 +25,24 @@ struct emuhost_buf *emuhost_conn_down(struct emuhost_conn *c)
 	switch (c->kind) {
 	case EMUHOST_CONN_CONSOLE: return &c->bridge.to_viewer;
 	case EMUHOST_CONN_CONTROL: return &c->ctl.to_client;
+	case EMUHOST_CONN_SHOT: return &c->to_agent;   /* stays empty: the shot takes everything */
 	default: return &c->from_agent;
 	}
 }
 
+/* The SHOT's owner hears of its end once. */
+static void conn_shot_report(struct emuhost_conn *c)
+{
+	emuhost_conn_shot_fn done = c->shot_done;
+	c->shot_done = NULL;
+	if (done)
+		done(c->shot_opaque, c);
+}
+
 void emuhost_conn_free(struct emuhost_conn *c)
 {
+	if (c->kind == EMUHOST_CONN_SHOT)
+		conn_shot_report(c);
 	*c->slot = NULL;
 	if (c->socket && c->in_fd >= 0)
 		close(c->in_fd);
@@ -39,6 +52,7 @@ void emuhost_conn_free(struct emuhost_conn *c)
 	emuhost_buf_free(&c->to_agent);
 	emuhost_bridge_clear(&c->bridge);
 	emuhost_ctl_clear(&c->ctl);
+	emuhost_shot_clear(&c->shot);
 	g_free(c);
 }
 
@@ -60,9 +74,25 @@ struct emuhost_conn *emuhost_conn_new(struct emuhost_link *link, struct emuhost_
 	c->in_fd = in_fd;
 	c->out_fd = out_fd;
 	c->socket = socket;
+	static uint64_t next_id;
+	c->id = ++next_id;
 	emuhost_bridge_init(&c->bridge);
 	emuhost_ctl_init(&c->ctl, (long)getpid(), local, opaque);
 	*slot = c;
+	return c;
+}
+
+struct emuhost_conn *emuhost_conn_new_shot(struct emuhost_link *link, struct emuhost_conn **slot, unsigned ch,
+					  emuhost_conn_shot_fn done, void *opaque)
+{
+	struct emuhost_conn *c = emuhost_conn_new(link, slot, ch, EMUHOST_CONN_SHOT, -1, -1, false, NULL, NULL);
+	c->internal = true;
+	if (emuhost_shot_init(&c->shot) < 0) {
+		emuhost_conn_close(c, ENOMEM);
+		return NULL;
+	}
+	c->shot_done = done;
+	c->shot_opaque = opaque;
 	return c;
 }
 
@@ -81,7 +111,9 @@ bool emuhost_conn_pump_up(struct emuhost_conn *c)
 			break;
 		emuhost_buf_consume(up, n);
 	}
-	if (c->eof_in && !up->len && !c->internal) {
+	/* The client's end waits for the answers we owe it: the worker's end
+	 * after it would end the connection before them. */
+	if (c->eof_in && !up->len && !c->internal && !(c->kind == EMUHOST_CONN_CONTROL && emuhost_ctl_owed(&c->ctl))) {
 		(void)emuhost_link_eof(c->link, c->ch);
 		if (c->shut) {
 			emuhost_conn_close(c, 0);
@@ -97,6 +129,12 @@ static long conn_filter_down(struct emuhost_conn *c)
 	size_t n = c->from_agent.len;
 	if (!n || c->kind == EMUHOST_CONN_RAW)
 		return 0;
+	if (c->kind == EMUHOST_CONN_SHOT) {
+		(void)emuhost_shot_from_worker(&c->shot, c->from_agent.data, n);
+		emuhost_buf_consume(&c->from_agent, n);
+		emuhost_link_consumed(c->link, c->ch, n);
+		return (long)n;
+	}
 	if (c->kind == EMUHOST_CONN_CONSOLE) {
 		long t = emuhost_bridge_from_worker(&c->bridge, c->from_agent.data, n);
 		if (t < 0)
@@ -156,6 +194,12 @@ bool emuhost_conn_pump_down(struct emuhost_conn *c)
 		long f = conn_filter_down(c);
 		if (f < 0) {
 			emuhost_conn_close(c, (int)-f);
+			return false;
+		}
+		if (c->kind == EMUHOST_CONN_SHOT && c->shot.state != EMUHOST_SHOT_WAITING) {
+			/* The picture is in: the rest of the stream is not wanted. */
+			conn_shot_report(c);
+			emuhost_conn_close(c, 0);
 			return false;
 		}
 		ssize_t n = down->len ? conn_write(c) : 0;

@@ -10,11 +10,13 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "emuhost_bridge.h"
 #include "emuhost_buf.h"
 #include "emuhost_ctl.h"
 #include "emuhost_link.h"
+#include "emuhost_shot.h"
 
 /* What a connection may have waiting in either direction before reading from it stops. */
 #define EMUHOST_CONN_BUF_MAX (256u * 1024u)
@@ -23,7 +25,14 @@ enum emuhost_conn_kind {
 	EMUHOST_CONN_RAW,
 	EMUHOST_CONN_CONSOLE,
 	EMUHOST_CONN_CONTROL,
+	EMUHOST_CONN_SHOT,           /* ours: one picture from the console (emuhost_shot) */
 };
+
+struct emuhost_conn;
+
+/* A SHOT connection's end, called once: its picture is in (shot->state is
+ * not WAITING), or the connection goes without one (still WAITING). */
+typedef void (*emuhost_conn_shot_fn)(void *opaque, struct emuhost_conn *c);
 
 struct emuhost_conn {
 	struct emuhost_link *link;
@@ -40,11 +49,19 @@ struct emuhost_conn {
 	struct emuhost_buf to_agent;     /* raw connections: bytes not yet sent */
 	struct emuhost_bridge bridge;
 	struct emuhost_ctl ctl;
+	uint64_t id;                 /* unique in this process: names it after its slot is reused */
+	struct emuhost_shot shot;
+	emuhost_conn_shot_fn shot_done;
+	void *shot_opaque;
 };
 
 struct emuhost_conn *emuhost_conn_new(struct emuhost_link *link, struct emuhost_conn **slot, unsigned ch,
 				     enum emuhost_conn_kind kind, int in_fd, int out_fd, bool socket,
 				     emuhost_ctl_local_fn local, void *opaque);
+/* A SHOT connection (internal, no fds) with its HELLO queued: NULL when
+ * memory ran out (the channel is closed then). */
+struct emuhost_conn *emuhost_conn_new_shot(struct emuhost_link *link, struct emuhost_conn **slot, unsigned ch,
+					  emuhost_conn_shot_fn done, void *opaque);
 /* Gone without a word to the agent (its channel is closed already). */
 void emuhost_conn_free(struct emuhost_conn *c);
 /* Gone, and the channel closed with err. */

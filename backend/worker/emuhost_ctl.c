@@ -6,16 +6,37 @@
 
 #include "emuhost_ctl.h"
 
+#define CTL_CANNOT "error the emulated host cannot answer that"
+
 void emuhost_ctl_init(struct emuhost_ctl *c, long pid, emuhost_ctl_local_fn local, void *opaque)
 {
-	*c = (struct emuhost_ctl){ .pid = pid, .local = local, .opaque = opaque };
+	*c = (struct emuhost_ctl){ .pid = pid, .local = local, .opaque = opaque, .next_ticket = 1 };
+}
+
+void emuhost_ctl_set_hooks(struct emuhost_ctl *c, const struct emuhost_ctl_hooks *hooks, void *opaque)
+{
+	c->hooks = hooks;
+	c->hooks_opaque = opaque;
+}
+
+static struct emuhost_ctl_pending *ctl_at(struct emuhost_ctl *c, unsigned i)
+{
+	return &c->pending[(c->head + i) % EMUHOST_CTL_PENDING_MAX];
+}
+
+static void ctl_pop(struct emuhost_ctl *c)
+{
+	struct emuhost_ctl_pending *p = ctl_at(c, 0);
+	free(p->reply);
+	*p = (struct emuhost_ctl_pending){ 0 };
+	c->head = (c->head + 1) % EMUHOST_CTL_PENDING_MAX;
+	c->npending--;
 }
 
 void emuhost_ctl_clear(struct emuhost_ctl *c)
 {
-	for (unsigned i = 0; i < c->npending; i++)
-		free(c->pending[(c->head + i) % EMUHOST_CTL_PENDING_MAX]);
-	c->npending = 0;
+	while (c->npending)
+		ctl_pop(c);
 	emuhost_buf_free(&c->reply);
 	emuhost_buf_free(&c->to_worker);
 	emuhost_buf_free(&c->to_client);
@@ -38,22 +59,40 @@ static int ctl_out(struct emuhost_buf *b, struct emuhost_ctl *c, const void *dat
 	return emuhost_buf_append(b, data, len) < 0 ? ctl_fail(c, -ENOMEM) : 0;
 }
 
-static void ctl_push(struct emuhost_ctl *c, char *local)
+static struct emuhost_ctl_pending *ctl_push(struct emuhost_ctl *c, enum emuhost_ctl_wait wait)
 {
-	c->pending[(c->head + c->npending) % EMUHOST_CTL_PENDING_MAX] = local;
+	struct emuhost_ctl_pending *p = ctl_at(c, c->npending);
+	if (!c->next_ticket)
+		c->next_ticket = 1;
+	*p = (struct emuhost_ctl_pending){ .ticket = c->next_ticket++, .wait = wait };
 	c->npending++;
+	return p;
 }
 
-/* Our replies that are next in line go out now. */
-static void ctl_flush_local(struct emuhost_ctl *c)
+/* p's reply: text and a newline. */
+static void ctl_ready(struct emuhost_ctl *c, struct emuhost_ctl_pending *p, const char *text)
 {
-	while (c->npending && c->pending[c->head]) {
-		char *r = c->pending[c->head];
-		(void)ctl_out(&c->to_client, c, r, strlen(r));
-		(void)ctl_out(&c->to_client, c, "\n", 1);
-		free(r);
-		c->head = (c->head + 1) % EMUHOST_CTL_PENDING_MAX;
-		c->npending--;
+	size_t n = strlen(text);
+	char *r = malloc(n + 1);
+	if (!r) {
+		ctl_fail(c, -ENOMEM);
+		return;
+	}
+	memcpy(r, text, n);
+	r[n] = '\n';
+	free(p->reply);
+	p->reply = r;
+	p->reply_len = n + 1;
+	p->wait = EMUHOST_CTL_READY;
+}
+
+/* The replies that are next in line go out now. */
+static void ctl_flush(struct emuhost_ctl *c)
+{
+	while (c->npending && ctl_at(c, 0)->wait == EMUHOST_CTL_READY) {
+		struct emuhost_ctl_pending *p = ctl_at(c, 0);
+		(void)ctl_out(&c->to_client, c, p->reply, p->reply_len);
+		ctl_pop(c);
 	}
 }
 
@@ -70,6 +109,33 @@ static const char *ctl_local_args(const char *line)
 	return line;
 }
 
+static void ctl_route(struct emuhost_ctl *c, struct emuhost_ctl_pending *p, enum emuhost_ctl_route route, char *text)
+{
+	switch (route) {
+	case EMUHOST_CTL_PASS:
+		(void)ctl_out(&c->to_worker, c, c->cmd, c->cmd_len);
+		(void)ctl_out(&c->to_worker, c, "\n", 1);
+		break;
+	case EMUHOST_CTL_ANSWER:
+		ctl_ready(c, p, text ? text : CTL_CANNOT);
+		break;
+	case EMUHOST_CTL_LATER:
+		p->wait = EMUHOST_CTL_WAIT_ANSWER;
+		break;
+	case EMUHOST_CTL_REWRITE:
+		/* A line of its own, or the worker's replies would be out of step. */
+		if (!text || strchr(text, '\n')) {
+			ctl_ready(c, p, CTL_CANNOT);
+			break;
+		}
+		(void)ctl_out(&c->to_worker, c, text, strlen(text));
+		(void)ctl_out(&c->to_worker, c, "\n", 1);
+		p->wait = EMUHOST_CTL_WAIT_HOOK;
+		break;
+	}
+	free(text);
+}
+
 static void ctl_command(struct emuhost_ctl *c)
 {
 	/* The worker strips the line too: trailing blanks mean nothing. */
@@ -78,21 +144,19 @@ static void ctl_command(struct emuhost_ctl *c)
 		c->cmd_len--;
 	c->cmd[c->cmd_len] = 0;
 	const char *args = ctl_local_args(c->cmd);
+	struct emuhost_ctl_pending *p = ctl_push(c, EMUHOST_CTL_WAIT_WORKER);
 	if (args) {
 		char *r = c->local ? c->local(c->opaque, args) : NULL;
-		if (!r)
-			r = strdup("error the emulated host cannot answer that");
-		if (!r) {
-			ctl_fail(c, -ENOMEM);
-			return;
-		}
-		ctl_push(c, r);
-		ctl_flush_local(c);
+		ctl_ready(c, p, r ? r : CTL_CANNOT);
+		free(r);
 	} else {
-		(void)ctl_out(&c->to_worker, c, c->cmd, c->cmd_len);
-		(void)ctl_out(&c->to_worker, c, "\n", 1);
-		ctl_push(c, NULL);
+		char *text = NULL;
+		enum emuhost_ctl_route route = EMUHOST_CTL_PASS;
+		if (c->hooks && c->hooks->command)
+			route = c->hooks->command(c->hooks_opaque, c, p->ticket, c->cmd, &text);
+		ctl_route(c, p, route, text);
 	}
+	ctl_flush(c);
 	c->cmd_len = 0;
 }
 
@@ -102,18 +166,15 @@ static void ctl_go_raw(struct emuhost_ctl *c)
 	c->raw = true;
 	(void)ctl_out(&c->to_worker, c, c->cmd, c->cmd_len);
 	c->cmd_len = 0;
+	/* The replies known already go first: they answered earlier lines. */
+	while (c->npending) {
+		struct emuhost_ctl_pending *p = ctl_at(c, 0);
+		if (p->wait == EMUHOST_CTL_READY)
+			(void)ctl_out(&c->to_client, c, p->reply, p->reply_len);
+		ctl_pop(c);
+	}
 	(void)ctl_out(&c->to_client, c, c->reply.data, c->reply.len);
 	emuhost_buf_consume(&c->reply, c->reply.len);
-	/* Our own replies still owed go first: they answered earlier lines. */
-	for (unsigned i = 0; i < c->npending; i++) {
-		char *r = c->pending[(c->head + i) % EMUHOST_CTL_PENDING_MAX];
-		if (r) {
-			(void)ctl_out(&c->to_client, c, r, strlen(r));
-			(void)ctl_out(&c->to_client, c, "\n", 1);
-			free(r);
-		}
-	}
-	c->npending = 0;
 }
 
 int emuhost_ctl_from_client(struct emuhost_ctl *c, const char *data, size_t len)
@@ -138,8 +199,8 @@ int emuhost_ctl_from_client(struct emuhost_ctl *c, const char *data, size_t len)
 	return c->error;
 }
 
-/* "pid=N" of a reply names our process. */
-static void ctl_reply_line(struct emuhost_ctl *c, const char *line, size_t len)
+/* The worker's line for the client, "pid=N" of an "ok" reply naming our process. */
+static void ctl_reply_line(struct emuhost_ctl *c, struct emuhost_buf *out, const char *line, size_t len)
 {
 	const char *p = NULL;
 	if (len >= 2 && line[0] == 'o' && line[1] == 'k') {
@@ -151,7 +212,7 @@ static void ctl_reply_line(struct emuhost_ctl *c, const char *line, size_t len)
 		}
 	}
 	if (!p) {
-		(void)ctl_out(&c->to_client, c, line, len);
+		(void)ctl_out(out, c, line, len);
 		return;
 	}
 	const char *end = p;
@@ -159,9 +220,55 @@ static void ctl_reply_line(struct emuhost_ctl *c, const char *line, size_t len)
 		end++;
 	char pid[24];
 	int n = snprintf(pid, sizeof(pid), "%ld", c->pid);
-	(void)ctl_out(&c->to_client, c, line, (size_t)(p - line));
-	(void)ctl_out(&c->to_client, c, pid, (size_t)n);
-	(void)ctl_out(&c->to_client, c, end, (size_t)(line + len - end));
+	(void)ctl_out(out, c, line, (size_t)(p - line));
+	(void)ctl_out(out, c, pid, (size_t)n);
+	(void)ctl_out(out, c, end, (size_t)(line + len - end));
+}
+
+/* The first command still waiting for the worker's reply, or NULL. */
+static struct emuhost_ctl_pending *ctl_awaiting_worker(struct emuhost_ctl *c)
+{
+	for (unsigned i = 0; i < c->npending; i++) {
+		struct emuhost_ctl_pending *p = ctl_at(c, i);
+		if (p->wait == EMUHOST_CTL_WAIT_WORKER || p->wait == EMUHOST_CTL_WAIT_HOOK)
+			return p;
+	}
+	return NULL;
+}
+
+/* A whole reply line of the worker's (with its newline) to whom it answers. */
+static void ctl_worker_line(struct emuhost_ctl *c, const char *line, size_t len)
+{
+	struct emuhost_ctl_pending *p = ctl_awaiting_worker(c);
+	if (!p) {
+		/* An unasked-for line passes as it is. */
+		ctl_reply_line(c, &c->to_client, line, len);
+		return;
+	}
+	if (p->wait == EMUHOST_CTL_WAIT_WORKER) {
+		struct emuhost_buf b = { 0 };
+		ctl_reply_line(c, &b, line, len);
+		free(p->reply);
+		p->reply = (char *)b.data;
+		p->reply_len = b.len;
+		p->wait = EMUHOST_CTL_READY;
+		return;
+	}
+	/* Rewritten: the hook makes the answer, now or later. */
+	p->wait = EMUHOST_CTL_WAIT_ANSWER;
+	size_t n = len && line[len - 1] == '\n' ? len - 1 : len;
+	char *copy = malloc(n + 1);
+	if (!copy) {
+		ctl_fail(c, -ENOMEM);
+		return;
+	}
+	memcpy(copy, line, n);
+	copy[n] = 0;
+	if (c->hooks && c->hooks->reply)
+		c->hooks->reply(c->hooks_opaque, c, p->ticket, copy);
+	else
+		ctl_ready(c, p, copy);
+	free(copy);
 }
 
 int emuhost_ctl_from_worker(struct emuhost_ctl *c, const char *data, size_t len)
@@ -181,14 +288,32 @@ int emuhost_ctl_from_worker(struct emuhost_ctl *c, const char *data, size_t len)
 		len -= n;
 		if (!nl)
 			break;
-		/* An unasked-for line passes as it is. */
-		if (c->npending && !c->pending[c->head]) {
-			c->head = (c->head + 1) % EMUHOST_CTL_PENDING_MAX;
-			c->npending--;
-		}
-		ctl_reply_line(c, (const char *)c->reply.data, c->reply.len);
+		ctl_worker_line(c, (const char *)c->reply.data, c->reply.len);
 		emuhost_buf_consume(&c->reply, c->reply.len);
-		ctl_flush_local(c);
+		ctl_flush(c);
 	}
 	return c->error;
+}
+
+int emuhost_ctl_answer(struct emuhost_ctl *c, uint32_t ticket, const char *text)
+{
+	for (unsigned i = 0; i < c->npending; i++) {
+		struct emuhost_ctl_pending *p = ctl_at(c, i);
+		if (p->ticket != ticket || (p->wait != EMUHOST_CTL_WAIT_ANSWER && p->wait != EMUHOST_CTL_WAIT_HOOK))
+			continue;
+		ctl_ready(c, p, text);
+		ctl_flush(c);
+		return c->error;
+	}
+	return -ENOENT;
+}
+
+bool emuhost_ctl_owed(const struct emuhost_ctl *c)
+{
+	for (unsigned i = 0; i < c->npending; i++) {
+		/* Not WAIT_HOOK: after the worker's end its reply never comes. */
+		if (c->pending[(c->head + i) % EMUHOST_CTL_PENDING_MAX].wait == EMUHOST_CTL_WAIT_ANSWER)
+			return true;
+	}
+	return false;
 }

@@ -43,6 +43,11 @@ const char emuhost_image_init[] =
 	"\t[ -n \"$m\" ] || continue\n"
 	"\tout=$(insmod \"/lib/modules/emuhost/$m.ko\" 2>&1) || echo \"insmod $m: $out\" >> $log\n"
 	"done < /lib/modules/emuhost/load.list\n"
+	"# L1's TSC is the host's, but each boot measures its rate again under TCG,\n"
+	"# some 0.1 % apart: a state saved in one boot is restored in another, and\n"
+	"# KVM without TSC scaling accepts the saved rate only within its tolerance.\n"
+	"echo " G_STRINGIFY(EMUHOST_L1_TSC_TOLERANCE_PPM) " > /sys/module/kvm/parameters/tsc_tolerance_ppm 2>/dev/null ||\n"
+	"\techo \"kvm: tsc_tolerance_ppm cannot be set\" >> $log\n"
 	"exec " EMUHOST_L1_AGENT " --init-log $log\n";
 
 static void image_say(const struct emuhost_image_request *rq, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

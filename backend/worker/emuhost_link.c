@@ -105,6 +105,14 @@ int emuhost_link_send_signal(struct emuhost_link *l, uint32_t signo)
 	return link_queue_control(l, &m);
 }
 
+int emuhost_link_send_file_msg(struct emuhost_link *l, const struct emux_msg *m)
+{
+	if (m->type < EMUX_MSG_FILE || m->type > EMUX_MSG_FILES_END || m->channel)
+		return -EINVAL;
+	/* Like data: the files wait for room, the link's own messages do not. */
+	return link_queue(l, m, EMUHOST_LINK_OUT_DATA_MAX);
+}
+
 size_t emuhost_link_send_log(struct emuhost_link *l, const uint8_t *data, size_t len)
 {
 	size_t done = 0;
@@ -336,6 +344,13 @@ static int link_on_msg(void *opaque, int status, const struct emux_frame *f, con
 	case EMUX_MSG_SIGNAL:
 		if (l->ops->signal)
 			l->ops->signal(l->opaque, m->signal.signo);
+		break;
+	case EMUX_MSG_FILE:
+	case EMUX_MSG_FILE_DATA:
+	case EMUX_MSG_FILE_END:
+	case EMUX_MSG_FILES_END:
+		if (l->ops->file)
+			l->ops->file(l->opaque, m);
 		break;
 	default:
 		link_on_chan_msg(l, m);

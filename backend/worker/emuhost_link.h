@@ -48,6 +48,8 @@ struct emuhost_link_ops {
 	void (*closed)(void *opaque, unsigned ch, uint32_t error);
 	/* Credit arrived: more may be sent on ch. */
 	void (*writable)(void *opaque, unsigned ch);
+	/* FILE, FILE_DATA, FILE_END or FILES_END: a saved state's files (host end). */
+	void (*file)(void *opaque, const struct emux_msg *m);
 };
 
 enum emuhost_link_chan_state {
@@ -99,6 +101,9 @@ int emuhost_link_send_hello(struct emuhost_link *l);
 int emuhost_link_send_ready(struct emuhost_link *l, uint32_t endpoints);
 int emuhost_link_send_exit(struct emuhost_link *l, uint32_t how, uint32_t code, const char *text);
 int emuhost_link_send_signal(struct emuhost_link *l, uint32_t signo);
+/* FILE, FILE_DATA, FILE_END or FILES_END (agent end): 0; -ENOBUFS while
+ * the queue is full of data (again once it drained); -EINVAL. */
+int emuhost_link_send_file_msg(struct emuhost_link *l, const struct emux_msg *m);
 /* Log bytes: how many were queued (0 when the queue is full). */
 size_t emuhost_link_send_log(struct emuhost_link *l, const uint8_t *data, size_t len);
 

@@ -27,6 +27,8 @@
 #include "emuhost_args.h"
 #include "emuhost_cpio.h"
 #include "emuhost_image.h"
+#include "emuhost_l1.h"
+#include "emuhost_mux.h"
 #include "emuhost_relay.h"
 
 /* L1 needs room of its own beside the guest: its kernel, the worker and
@@ -110,6 +112,30 @@ static bool emuhost_cpio_ok(int e, const char *what, GError **error)
 	return false;
 }
 
+/* --restore DIR: its files (a saved state has a few, no folders). */
+static bool emuhost_start_restore(struct emuhost_cpio *c, const char *dir, GError **error)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, error);
+	if (!d)
+		return false;
+	bool ok = emuhost_cpio_ok(emuhost_cpio_dir(c, EMUHOST_L1_RESTORE, 0700), "restore", error);
+	unsigned n = 0;
+	const char *name;
+	while (ok && (name = g_dir_read_name(d))) {
+		g_autofree char *src = g_build_filename(dir, name, NULL);
+		if (!g_file_test(src, G_FILE_TEST_IS_REGULAR))
+			continue;
+		if (++n > EMUX_FILES_MAX) {
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: more than %u files: not a saved state", dir,
+				    EMUX_FILES_MAX);
+			return false;
+		}
+		g_autofree char *dst = g_build_filename(EMUHOST_L1_RESTORE, name, NULL);
+		ok = emuhost_cpio_ok(emuhost_cpio_copy(c, dst, 0600, src), src, error);
+	}
+	return ok;
+}
+
 /* The image's initramfs and, after it, this start's: kernel, initrd, arguments, endpoints. */
 static int emuhost_start_initrd(const struct emuhost_args *a, const struct emuhost_image *img, const char *dir,
 				uint64_t *size, GError **error)
@@ -151,7 +177,10 @@ static int emuhost_start_initrd(const struct emuhost_args *a, const struct emuho
 		g_string_append(eps, "vnc unix " EMUHOST_L1_RUNDIR "/vnc\n");
 	else if (a->vnc)
 		g_string_append_printf(eps, "vnc tcp %s\n", strrchr(a->vnc, ':') + 1);
-	bool ok = emuhost_cpio_ok(emuhost_cpio_copy(&c, EMUHOST_L1_START "/kernel", 0644, a->kernel), a->kernel, error);
+	bool ok = !a->kernel ||
+		  emuhost_cpio_ok(emuhost_cpio_copy(&c, EMUHOST_L1_START "/kernel", 0644, a->kernel), a->kernel, error);
+	if (ok && a->restore)
+		ok = emuhost_start_restore(&c, a->restore, error);
 	if (ok && a->initrd)
 		ok = emuhost_cpio_ok(emuhost_cpio_copy(&c, EMUHOST_L1_START "/initrd", 0644, a->initrd), a->initrd, error);
 	if (ok && a->vnc_password_file)
@@ -307,8 +336,9 @@ int main(int argc, char **argv)
 		status = emuhost_fail("%s", error->message);
 		goto out;
 	}
+	/* The guest's memory twice: once for itself, once for a save's files. */
 	unsigned l1_mib = a.l1_memory_mib ? a.l1_memory_mib
-					  : (unsigned)((a.memory >> 20) + 2 * (start_size >> 20) + EMUHOST_L1_BASE_MIB);
+					  : (unsigned)(2 * (a.memory >> 20) + 2 * (start_size >> 20) + EMUHOST_L1_BASE_MIB);
 	int mux[2], con[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, mux) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0) {

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "emuhost_conn.h"
+#include "emuhost_hooks.h"
 #include "emuhost_link.h"
 #include "emuhost_relay.h"
 #include "unixsock.h"
@@ -48,6 +49,7 @@ struct relay {
 	char *con_tail[EMUHOST_RELAY_CONSOLE_TAIL];
 	unsigned con_next;
 	uint64_t refused;
+	struct emuhost_hooks hooks;  /* screenshot PATH, save DIR */
 	struct emuhost_result *res;
 	bool done;
 };
@@ -218,6 +220,7 @@ static void relay_on_exit(void *opaque, uint32_t how, uint32_t code, const char 
 	if (r->exited)
 		return;
 	r->exited = true;
+	emuhost_hooks_worker_ended(&r->hooks);
 	r->exit_how = how;
 	r->exit_code = code;
 	g_autofree char *t = g_strndup(text, len);
@@ -265,6 +268,12 @@ static void relay_on_closed(void *opaque, unsigned ch, uint32_t error)
 	}
 }
 
+static void relay_on_file(void *opaque, const struct emux_msg *m)
+{
+	struct relay *r = opaque;
+	emuhost_hooks_file(&r->hooks, m);
+}
+
 static void relay_on_writable(void *opaque, unsigned ch)
 {
 	struct relay *r = opaque;
@@ -277,6 +286,7 @@ static const struct emuhost_link_ops relay_link_ops = {
 	.ready = relay_on_ready,
 	.exit = relay_on_exit,
 	.log = relay_on_log,
+	.file = relay_on_file,
 	.data = relay_on_data,
 	.eof = relay_on_eof,
 	.closed = relay_on_closed,
@@ -296,10 +306,11 @@ static char *relay_local(void *opaque, const char *args)
 		return g_strdup_printf("ok emulated=yes qemu_pid=%d l1_memory_mib=%u image=%s uptime_s=%" G_GINT64_FORMAT
 				       " channels=%u refused=%" G_GUINT64_FORMAT " messages=%" G_GUINT64_FORMAT
 				       " bad=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT " stray=%" G_GUINT64_FORMAT
-				       " violations=%" G_GUINT64_FORMAT,
+				       " violations=%" G_GUINT64_FORMAT " screenshots=%" G_GUINT64_FORMAT
+				       " saves=%" G_GUINT64_FORMAT,
 				       (int)r->cfg->qemu, r->cfg->l1_memory_mib, r->cfg->image_key,
 				       (relay_now_ms() - r->started_ms) / 1000, n, r->refused, s->messages, s->bad,
-				       s->unknown, s->stray, s->violations);
+				       s->unknown, s->stray, s->violations, r->hooks.shots, r->hooks.saves);
 	}
 	unsigned sig = 0;
 	if (g_str_equal(args, "kill-worker")) {
@@ -334,7 +345,10 @@ static void relay_accept(struct relay *r, unsigned ep)
 		close(fd);
 		return;
 	}
-	(void)emuhost_conn_new(&r->link, &r->conns[ch], (unsigned)ch, e->kind, fd, fd, true, relay_local, r);
+	struct emuhost_conn *c = emuhost_conn_new(&r->link, &r->conns[ch], (unsigned)ch, e->kind, fd, fd, true,
+						  relay_local, r);
+	if (e->kind == EMUHOST_CONN_CONTROL)
+		emuhost_ctl_set_hooks(&c->ctl, &emuhost_hooks_ctl, &r->hooks);
 }
 
 /* L1's console lines into the log: bytes read (0 at its end). */
@@ -369,6 +383,7 @@ static void relay_turn_off(struct relay *r)
 	if (r->turning_off)
 		return;
 	r->turning_off = true;
+	r->hooks.closed = true;
 	r->turn_off_deadline = relay_now_ms() + EMUHOST_RELAY_TURN_OFF_MS;
 	relay_out("emulated host: turning the VM off (a signal)");
 	int ch = r->ready ? emuhost_link_open(&r->link, EMUX_EP_CONTROL) : -1;
@@ -475,6 +490,7 @@ static int relay_timeout(const struct relay *r)
 		t = MIN(t, r->turn_off_deadline);
 	if (r->exited)
 		t = MIN(t, r->drain_deadline);
+	t = MIN(t, emuhost_hooks_deadline(&r->hooks));
 	if (t == INT64_MAX)
 		return -1;
 	return t <= now ? 0 : (int)MIN(t - now, 60000);
@@ -589,6 +605,7 @@ void emuhost_relay_run(const struct emuhost_relay_config *cfg, struct emuhost_re
 	r.started_ms = relay_now_ms();
 	r.hello_deadline = r.started_ms + EMUHOST_RELAY_BOOT_TIMEOUT_MS;
 	emuhost_link_init(&r.link, EMUHOST_LINK_HOST, &relay_link_ops, &r);
+	emuhost_hooks_init(&r.hooks, &r.link, r.conns, cfg->args->memory);
 	relay_setup_eps(&r);
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -608,6 +625,7 @@ void emuhost_relay_run(const struct emuhost_relay_config *cfg, struct emuhost_re
 	}
 	while (!r.done) {
 		relay_poll_once(&r);
+		emuhost_hooks_expire(&r.hooks, relay_now_ms());
 		if (!r.done)
 			relay_check_end(&r);
 	}
@@ -644,6 +662,7 @@ void emuhost_relay_run(const struct emuhost_relay_config *cfg, struct emuhost_re
 	for (unsigned i = 0; i < EMUHOST_RELAY_CONSOLE_TAIL; i++)
 		g_free(r.con_tail[i]);
 	emuhost_buf_free(&r.con_line);
+	emuhost_hooks_clear(&r.hooks);
 	emuhost_link_clear(&r.link);
 	close(r.sig_fd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);

@@ -4,7 +4,9 @@
  * virtio-serial port's socket, the endpoints on this host (listening from
  * the agent's READY on), their connections as channels (consoles through
  * emuhost_bridge, control through emuhost_ctl), L1's console lines, the
- * worker's log, and how it all ends.
+ * worker's log, and how it all ends. "screenshot PATH" and "save DIR" are
+ * answered here, their files written on this host (emuhost_shot,
+ * emuhost_screenshot, emuhost_save).
  */
 #pragma once
 

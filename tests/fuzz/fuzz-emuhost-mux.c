@@ -5,7 +5,8 @@
  * (backend/worker/emuhost_link.c, protocols/emuhost_mux.c), and each
  * channel's bytes through the relay's connections (emuhost_conn.c) with
  * their filters, the console bridge for a viewer that wants shared memory
- * (emuhost_bridge.c) and the control filter (emuhost_ctl.c), to client
+ * (emuhost_bridge.c), the control filter (emuhost_ctl.c) and a picture
+ * taken for "screenshot PATH" (emuhost_shot.c, on a channel of its own), to client
  * sockets this target reads like viewers would. Whatever the bytes and
  * however they are split: no read outside them, windows and queues within
  * their limits, what a viewer receives well framed, no fd leaked.
@@ -23,9 +24,11 @@
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 #define FUZZ_CHANNELS 6
+#define FUZZ_SHOT_CHANNEL (FUZZ_CHANNELS + 1)
 
 struct fuzz {
 	struct emuhost_link link;
+	unsigned shots_done;
 	struct emuhost_conn *conns[EMUX_CHANNELS_MAX + 1];
 	int client[FUZZ_CHANNELS + 1];              /* the viewers' and clients' ends */
 	struct console_reader viewer[FUZZ_CHANNELS + 1];
@@ -34,6 +37,17 @@ struct fuzz {
 static enum emuhost_conn_kind fuzz_kind(unsigned ch)
 {
 	return ch % 3 == 1 ? EMUHOST_CONN_CONSOLE : ch % 3 == 2 ? EMUHOST_CONN_CONTROL : EMUHOST_CONN_RAW;
+}
+
+/* The picture's end: once, in a state it can end in. */
+static void fuzz_shot_done(void *opaque, struct emuhost_conn *c)
+{
+	struct fuzz *z = opaque;
+	z->shots_done++;
+	CHECK(z->shots_done == 1);
+	CHECK(c->kind == EMUHOST_CONN_SHOT);
+	if (c->shot.state == EMUHOST_SHOT_DONE)
+		CHECK(c->shot.pixels && (uint64_t)c->shot.width * c->shot.height * 4u <= EMUHOST_SHOT_SURFACE_MAX);
 }
 
 static char *fuzz_local(void *opaque, const char *args)
@@ -177,6 +191,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(write(sv[1], ask, sizeof(ask) - 1) == (ssize_t)sizeof(ask) - 1);
 		emuhost_conn_read(z.conns[ch]);
 	}
+	/* And a picture of our own, as "screenshot PATH" takes one. */
+	CHECK(emuhost_link_open(&z.link, EMUX_EP_CONSOLE) == FUZZ_SHOT_CHANNEL);
+	CHECK(emuhost_conn_new_shot(&z.link, &z.conns[FUZZ_SHOT_CHANNEL], FUZZ_SHOT_CHANNEL, fuzz_shot_done, &z));
+	(void)emuhost_conn_pump_up(z.conns[FUZZ_SHOT_CHANNEL]);
 	size_t chunk = (size_t)data[0] * 97 + 1;
 	data++;
 	size--;
@@ -190,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct emuhost_link_chan *c = &z.link.chans[ch];
 			CHECK(c->send_window <= EMUX_WINDOW);
 			CHECK((uint64_t)c->recv_window + c->unacked <= EMUX_WINDOW);
-			if (ch <= FUZZ_CHANNELS && z.conns[ch]) {
+			if (ch <= FUZZ_SHOT_CHANNEL && z.conns[ch] && z.conns[ch]->kind != EMUHOST_CONN_SHOT) {
 				CHECK(z.conns[ch]->bridge.nfds <= EMUHOST_BRIDGE_FDS_MAX);
 				CHECK(emuhost_conn_down(z.conns[ch])->len <=
 				      EMUHOST_BRIDGE_OUT_MAX + CONSOLE_HEADER_SIZE + CONSOLE_BODY_MAX + EMUX_WINDOW);
@@ -208,6 +226,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (z.conns[ch])
 				emuhost_conn_read(z.conns[ch]);
 	}
+	if (z.conns[FUZZ_SHOT_CHANNEL])
+		emuhost_conn_free(z.conns[FUZZ_SHOT_CHANNEL]);
+	CHECK(z.shots_done == 1);
 	for (unsigned ch = 1; ch <= FUZZ_CHANNELS; ch++) {
 		if (z.conns[ch])
 			emuhost_conn_free(z.conns[ch]);

@@ -6,8 +6,13 @@
  * guest is the fixtures' Debian kernel with the scenario emuhost
  * (tests/guest/scenarios/emuhost.sh): it draws vireo-fbtool's pattern 41,
  * which must come through the console socket exactly (shared memory, made
- * by vireo-emuhost's bridge, and inline), and reports on its serial console
- * whether the keys typed through the console socket arrived. Then Shut Down
+ * by vireo-emuhost's bridge, and inline) and into the PNG of a screenshot
+ * (vireoctl screenshot, and the control socket: vireo-emuhost answers it
+ * and writes the file on this host). Then Save (the state comes out of
+ * the emulated host into vireod's folder here) and Start: the guest goes
+ * on where it was (its picture is still there, undrawn, and it reports on
+ * its serial console whether the keys typed through the console socket
+ * after the restore arrived). Then Shut Down
  * through the guest, a worker killed inside the emulated host (reported as
  * any killed worker), SIGTERM to vireo-emuhost and Turn Off (both turn the
  * VM off), and Delete.
@@ -19,11 +24,14 @@
  * WORKER_CTL, FBPATTERN, FIXTURES, EMUHOST_CACHE (the image cache, kept
  * between runs), OUTDIR.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -279,7 +287,68 @@ static void test_console_keys_shutdown(void)
 	g_assert_nonnull(strstr(o2, "ok surface=1024x768 mode=inline "));
 	check_picture(inl);
 
-	/* Keys reach the guest. */
+	/* Screenshot: taken by vireo-emuhost through the mux, written here. */
+	g_autofree char *shot = g_build_filename(testlib_env("OUTDIR"), "emuhost-screenshot.png", NULL);
+	g_unlink(shot);
+	g_autofree char *o4 = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	g_assert_cmpint(RUN(&o4, testlib_env("VIREOCTL"), "screenshot", "emu", shot), ==, 0);
+	g_test_message("screenshot through the emulated host: %.2f s", (double)(g_get_monotonic_time() - t0) / 1e6);
+	g_autofree char *want4 = g_strdup_printf("%s: 1024x768\n", shot);
+	g_assert_cmpstr(o4, ==, want4);
+	check_picture(shot);
+	/* On the control socket, in the worker's words; a folder that is not there is an error. */
+	g_autofree char *shot2 = g_build_filename(testlib_env("OUTDIR"), "emuhost-screenshot-ctl.png", NULL);
+	g_unlink(shot2);
+	g_autofree char *cmd5 = g_strconcat("screenshot ", shot2, NULL);
+	g_autofree char *o5 = NULL, *o6 = NULL;
+	g_assert_cmpint(RUN(&o5, testlib_env("WORKER_CTL"), control, cmd5), ==, 0);
+	g_autofree char *want5 = g_strdup_printf("ok 1024x768 %s\n", shot2);
+	g_assert_cmpstr(o5, ==, want5);
+	check_picture(shot2);
+	g_autofree char *missing = g_build_filename(testlib_env("OUTDIR"), "no-such-folder", "x.png", NULL);
+	g_autofree char *cmd6 = g_strconcat("screenshot ", missing, NULL);
+	g_assert_cmpint(RUN(&o6, testlib_env("WORKER_CTL"), control, cmd6), ==, 1);
+	g_autofree char *want6 = g_strdup_printf("error writing %s: No such file or directory\n", missing);
+	g_assert_cmpstr(o6, ==, want6);
+
+	/* Save: the worker saves inside L1, vireo-emuhost brings the files here. */
+	g_autoptr(GError) se = NULL;
+	gint64 t1 = g_get_monotonic_time();
+	g_assert_true(vireo_machine_call_save_sync(vm, NULL, &se));
+	g_assert_no_error(se);
+	wait_state(vm, "Saved");
+	g_test_message("save through the emulated host: %.2f s", (double)(g_get_monotonic_time() - t1) / 1e6);
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "saved");
+	g_autofree char *saved = g_build_filename(g_getenv("XDG_DATA_HOME"), "vireo", vireo_machine_get_id(vm), "saved",
+						  NULL);
+	g_autofree char *saved_state = g_build_filename(saved, "state", NULL);
+	g_autofree char *saved_ram = g_build_filename(saved, "ram", NULL);
+	g_assert_true(g_file_test(saved_state, G_FILE_TEST_IS_REGULAR));
+	struct stat rst;
+	g_assert_cmpint(stat(saved_ram, &rst), ==, 0);
+	g_assert_cmpint(rst.st_size, ==, 256 << 20);
+	/* Only the folder itself beside the VM's files: no half-written one left. */
+	g_autofree char *vmdir = g_path_get_dirname(saved);
+	g_autoptr(GDir) vd = g_dir_open(vmdir, 0, NULL);
+	const char *vn;
+	while (vd && (vn = g_dir_read_name(vd)))
+		g_assert_false(strstr(vn, "partial"));
+	serial_close(&s);
+
+	/* Start goes on from the saved state: the picture is there without a new drawing. */
+	gint64 t2 = g_get_monotonic_time();
+	g_autoptr(GPtrArray) progress2 = start(vm);
+	g_test_message("restore through the emulated host: %.2f s", (double)(g_get_monotonic_time() - t2) / 1e6);
+	g_assert_cmpstr(vireo_machine_get_state_reason(vm), ==, "restored from its saved state");
+	serial_open(&s, vireo_machine_get_serial_socket(vm));
+	g_autofree char *shot3 = g_build_filename(testlib_env("OUTDIR"), "emuhost-restored.png", NULL);
+	g_unlink(shot3);
+	g_autofree char *o7 = NULL;
+	g_assert_cmpint(RUN(&o7, testlib_env("VIREOCTL"), "screenshot", "emu", shot3), ==, 0);
+	check_picture(shot3);
+
+	/* Keys reach the guest, which was waiting for them when it was saved. */
 	g_assert_cmpint(RUN(&o3, testlib_env("CONSOLE_CLIENT"), console, "--frames", "0", "--keys", "30,48,46"), ==, 0);
 	g_assert_nonnull(strstr(o3, " keys=3"));
 	if (!serial_wait(&s, "VIREO-READY emuhost-keys"))
@@ -288,6 +357,8 @@ static void test_console_keys_shutdown(void)
 	g_autofree char *frames = serial_result(&s, "kbd_frames");
 	g_assert_cmpstr(frames, ==, "6");
 	g_assert_cmpstr(match, ==, "yes");
+	g_assert_null(strstr(s.text->str, "VIREO-READY emuhost\r"));
+	g_assert_null(strstr(s.text->str, "VIREO-READY emuhost\n"));
 
 	/* The mux carried all of it without a broken rule. */
 	g_autofree char *emu2 = NULL;
@@ -426,8 +497,28 @@ static void test_offline(void)
 }
 
 /* The VNC export through the emulated host, read by a stock VNC client (gvnccapture). */
+/* A VNC display on 127.0.0.1 nobody listens on: another test run (CI's
+ * stages, a developer's) may hold a fixed one. */
+static int free_vnc_display(void)
+{
+	for (int d = 61; d < 100; d++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		g_assert_cmpint(fd, >=, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(5900 + d)),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int r = bind(fd, (struct sockaddr *)&a, sizeof(a));
+		close(fd);
+		if (r == 0)
+			return d;
+	}
+	g_error("no free VNC display on 127.0.0.1 between :61 and :99");
+}
+
 static void test_vnc(void)
 {
+	int display = free_vnc_display();
+	g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", 5900 + display);
+	g_autofree char *target = g_strdup_printf("127.0.0.1:%d", display);
 	g_autofree char *fx = g_strdup(testlib_env("FIXTURES"));
 	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
 	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
@@ -438,20 +529,28 @@ static void test_vnc(void)
 	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
 	g_autofree char *wopt = g_strconcat("--emuhost-worker=", testlib_env("VIREO_WORKER"), NULL);
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GSubprocess) p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &e, testlib_env("VIREO_EMUHOST"), copt, wopt,
-						    "--kernel", kernel, "--initrd", initrd, "--cmdline",
-						    "console=ttyS0 quiet vireo.scenario=emuhost", "--memory", "256M",
-						    "--serial", sopt, "--vnc", "127.0.0.1:5961", NULL);
+	/* Its stdout to our stderr: what it says stays in the log, out of the TAP stream. */
+	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+	g_subprocess_launcher_take_stdout_fd(l, dup(STDERR_FILENO));
+	g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn(l, &e, testlib_env("VIREO_EMUHOST"), copt, wopt, "--kernel",
+							       kernel, "--initrd", initrd, "--cmdline",
+							       "console=ttyS0 quiet vireo.scenario=emuhost", "--memory",
+							       "256M", "--serial", sopt, "--vnc", listen, NULL);
 	g_assert_no_error(e);
-	for (int i = 0; i < START_TIMEOUT_S * 10 && !g_file_test(serial, G_FILE_TEST_EXISTS); i++)
+	/* The identifier is gone once the process is. */
+	for (int i = 0; i < START_TIMEOUT_S * 10 && !g_file_test(serial, G_FILE_TEST_EXISTS) &&
+			g_subprocess_get_identifier(p);
+	     i++)
 		g_usleep(100000);
+	if (!g_subprocess_get_identifier(p))
+		g_error("vireo-emuhost ended before its serial socket appeared (its output is above)");
 	struct serial s;
 	serial_open(&s, serial);
 	if (!serial_wait(&s, "VIREO-READY emuhost"))
 		g_error("the guest did not draw its pattern; its console said:\n%s", s.text->str);
 	g_autofree char *png = g_build_filename(testlib_env("OUTDIR"), "emuhost-vnc.png", NULL);
 	g_autofree char *o = NULL;
-	g_assert_cmpint(RUN(&o, "gvnccapture", "127.0.0.1:61", png), ==, 0);
+	g_assert_cmpint(RUN(&o, "gvnccapture", target, png), ==, 0);
 	g_assert_nonnull(strstr(o, "Saved display to "));
 	check_picture(png);
 	/* SIGTERM turns it off: the worker's status, 13. */

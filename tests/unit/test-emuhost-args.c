@@ -154,10 +154,34 @@ static void test_memory(void)
 	}
 }
 
+static void test_restore(void)
+{
+	/* A saved state's folder: its files go in with the start files, the worker finds them there. */
+	const char *argv[] = { "vireo-emuhost", "--restore", "/home/u/.local/share/vireo/ID/saved", "--kernel", "/k",
+			       "--memory", "256M", NULL };
+	struct emuhost_args a;
+	g_autoptr(GError) e = NULL;
+	g_assert_true(parse(&a, argv, &e));
+	g_autofree char *in = inner(&a);
+	g_assert_cmpstr(in, ==, "--restore /emuhost/start/restore --kernel /emuhost/start/kernel --memory 256M "
+				"--serial unix:/run/vireo/serial");
+	g_assert_cmpstr(a.restore, ==, "/home/u/.local/share/vireo/ID/saved");
+	emuhost_args_clear(&a);
+	/* As for the worker: --restore without --kernel is enough. */
+	const char *alone[] = { "vireo-emuhost", "--restore=/s", NULL };
+	g_assert_true(parse(&a, alone, &e));
+	g_assert_null(a.kernel);
+	emuhost_args_clear(&a);
+	const char *none[] = { "vireo-emuhost", "--memory", "1G", NULL };
+	g_assert_false(parse(&a, none, &e));
+	g_assert_nonnull(strstr(e->message, "--restore DIR"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/emuhost-args/vireod-line", test_vireod_line);
+	g_test_add_func("/emuhost-args/restore", test_restore);
 	g_test_add_func("/emuhost-args/forms", test_forms);
 	g_test_add_func("/emuhost-args/refused", test_refused);
 	g_test_add_func("/emuhost-args/memory", test_memory);

@@ -122,7 +122,7 @@ static void test_malformed(void)
 	uint8_t body[EMUX_DATA_MAX + 1] = { 0 };
 	struct emux_msg m;
 	/* Unknown types, from both sides. */
-	g_assert_cmpint(decode(buf, raw(buf, 0x0006, 0, NULL, 0), EMUX_FROM_AGENT, &m), ==, -ENOMSG);
+	g_assert_cmpint(decode(buf, raw(buf, 0x000a, 0, NULL, 0), EMUX_FROM_AGENT, &m), ==, -ENOMSG);
 	g_assert_cmpint(decode(buf, raw(buf, 0x00ff, 1, NULL, 0), EMUX_FROM_HOST, &m), ==, -ENOMSG);
 	g_assert_cmpint(decode(buf, raw(buf, 0x0000, 0, NULL, 0), EMUX_FROM_HOST, &m), ==, -ENOMSG);
 	/* Short and long bodies. */
@@ -549,12 +549,79 @@ static void test_link_exit_text(void)
 	end_clear(&a);
 }
 
+/* Mux 1.1: a saved state's files, from the agent only. */
+static void test_files(void)
+{
+	uint8_t buf[EMUX_HEADER_SIZE + EMUX_BODY_MAX];
+	uint8_t body[EMUX_BODY_MAX] = { 0 };
+	struct emux_msg m, d;
+	m = (struct emux_msg){ .type = EMUX_MSG_FILE };
+	m.file.size = 5ull << 30;
+	m.file.name = "ram.img";
+	m.file.name_len = 7;
+	long n = emux_msg_encode(&m, buf, sizeof(buf));
+	g_assert_cmpint(n, ==, EMUX_HEADER_SIZE + 8 + 7);
+	g_assert_cmpint(decode(buf, (size_t)n, EMUX_FROM_AGENT, &d), ==, 0);
+	g_assert_cmpuint(d.file.size, ==, 5ull << 30);
+	g_assert_cmpmem(d.file.name, d.file.name_len, "ram.img", 7);
+	/* Not from the host. */
+	g_assert_cmpint(decode(buf, (size_t)n, EMUX_FROM_HOST, &d), ==, -ENOMSG);
+	m = (struct emux_msg){ .type = EMUX_MSG_FILE_DATA };
+	m.file_data.offset = 1ull << 33;
+	m.file_data.data = body;
+	m.file_data.len = EMUX_FILE_DATA_MAX;
+	n = emux_msg_encode(&m, buf, sizeof(buf));
+	g_assert_cmpint(n, ==, EMUX_HEADER_SIZE + EMUX_BODY_MAX);
+	g_assert_cmpint(decode(buf, (size_t)n, EMUX_FROM_AGENT, &d), ==, 0);
+	g_assert_cmpuint(d.file_data.offset, ==, 1ull << 33);
+	g_assert_cmpuint(d.file_data.len, ==, EMUX_FILE_DATA_MAX);
+	m = (struct emux_msg){ .type = EMUX_MSG_FILE_END, .file_end = { 12345 } };
+	n = emux_msg_encode(&m, buf, sizeof(buf));
+	g_assert_cmpint(decode(buf, (size_t)n, EMUX_FROM_AGENT, &d), ==, 0);
+	g_assert_cmpuint(d.file_end.bytes, ==, 12345);
+	m = (struct emux_msg){ .type = EMUX_MSG_FILES_END, .files_end = { 3, 0 } };
+	n = emux_msg_encode(&m, buf, sizeof(buf));
+	g_assert_cmpint(decode(buf, (size_t)n, EMUX_FROM_AGENT, &d), ==, 0);
+	g_assert_cmpuint(d.files_end.files, ==, 3);
+
+	/* Names that are paths, hidden, empty, too long or not plain. */
+	static const char *const bad_names[] = { "../x", "a/b", ".state", "", "sp ace", "nul\0", "\xc3\xa9" };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_names); i++) {
+		size_t len = i == 5 ? 4 : strlen(bad_names[i]);
+		memset(body, 0, 8);
+		memcpy(body + 8, bad_names[i], len);
+		int want = len == 0 ? -EBADMSG : -EINVAL;
+		g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE, 0, body, 8 + len), EMUX_FROM_AGENT, &d), ==, want);
+	}
+	memset(body + 8, 'a', EMUX_FILE_NAME_MAX + 1);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE, 0, body, 8 + EMUX_FILE_NAME_MAX + 1), EMUX_FROM_AGENT, &d), ==,
+			-EBADMSG);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE, 0, body, 8 + EMUX_FILE_NAME_MAX), EMUX_FROM_AGENT, &d), ==, 0);
+	/* A size beyond the limit; data beyond it; counts out of range. */
+	le32(body, 0), le32(body + 4, (uint32_t)(EMUX_FILE_SIZE_MAX >> 32) + 1);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE, 0, body, 9), EMUX_FROM_AGENT, &d), ==, -EINVAL);
+	le32(body, 0xffffffffu), le32(body + 4, (uint32_t)(EMUX_FILE_SIZE_MAX >> 32) - 1);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE_DATA, 0, body, 8 + 4096), EMUX_FROM_AGENT, &d), ==, -EINVAL);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE_DATA, 0, body, 8), EMUX_FROM_AGENT, &d), ==, -EBADMSG);
+	le32(body + 4, (uint32_t)(EMUX_FILE_SIZE_MAX >> 32) + 1);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE_END, 0, body, 8), EMUX_FROM_AGENT, &d), ==, -EINVAL);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILE_END, 0, body, 7), EMUX_FROM_AGENT, &d), ==, -EBADMSG);
+	le32(body, EMUX_FILES_MAX + 1), le32(body + 4, 0);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILES_END, 0, body, 8), EMUX_FROM_AGENT, &d), ==, -EINVAL);
+	le32(body, 1), le32(body + 4, EMUX_ERRNO_MAX + 1);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILES_END, 0, body, 8), EMUX_FROM_AGENT, &d), ==, -EINVAL);
+	/* On a channel: not a link message's place. */
+	le32(body + 4, 0);
+	g_assert_cmpint(decode(buf, raw(buf, EMUX_MSG_FILES_END, 1, body, 8), EMUX_FROM_AGENT, &d), ==, -EBADMSG);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/emuhost-mux/roundtrip", test_roundtrip);
 	g_test_add_func("/emuhost-mux/frame-limits", test_frame_limits);
 	g_test_add_func("/emuhost-mux/malformed", test_malformed);
+	g_test_add_func("/emuhost-mux/files", test_files);
 	g_test_add_func("/emuhost-mux/reader-splits", test_reader_splits);
 	g_test_add_func("/emuhost-mux/link-session", test_link_session);
 	g_test_add_func("/emuhost-mux/link-window", test_link_window);
