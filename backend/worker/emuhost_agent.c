@@ -45,6 +45,7 @@
 #define AGENT_ARGS_MAX       256
 #define AGENT_ARGS_BYTES     (256 * 1024)
 #define AGENT_READ_CHUNK     EMUX_DATA_MAX
+#define AGENT_DRAIN_READS    64        /* reads per channel after the worker ended */
 
 static const char *const agent_ep_names[EMUX_EP_COUNT] = { "control", "console", "serial", "vnc" };
 
@@ -591,8 +592,25 @@ static void agent_send_saved(struct agent *a)
 	agent_say("sent the saved state: %u files%s%s", files, err ? ", then: " : "", err ? strerror(err) : "");
 }
 
+/* What the worker wrote just before it ended is still in its sockets (a
+ * save's "ok saved ..."): it goes out before EXIT, as far as the windows
+ * allow. */
+static void agent_drain_channels(struct agent *a)
+{
+	for (unsigned ch = 1; ch <= EMUX_CHANNELS_MAX; ch++) {
+		struct agent_chan *c = &a->chans[ch];
+		for (unsigned k = 0; k < AGENT_DRAIN_READS && c->fd >= 0 && !c->connecting && !c->eof_in; k++) {
+			size_t before = a->link.out_len;
+			agent_chan_read(a, ch);
+			if (a->link.out_len == before)
+				break;
+		}
+	}
+}
+
 static void agent_send_exit(struct agent *a)
 {
+	agent_drain_channels(a);
 	/* All the worker said first: its last words explain its status. */
 	if (a->log_fd >= 0) {
 		fcntl(a->log_fd, F_SETFL, 0);

@@ -101,6 +101,12 @@ struct emuhost_conn *emuhost_conn_new_shot(struct emuhost_link *link, struct emu
  * dropped, and the channel closes once the rest has left. */
 static void conn_lost(struct emuhost_conn *c);
 
+/* Answers made here are still to come (a save's, once its files are in). */
+static bool conn_owes(const struct emuhost_conn *c)
+{
+	return c->kind == EMUHOST_CONN_CONTROL && emuhost_ctl_owed(&c->ctl);
+}
+
 /* Toward the agent: what the connection's filter left, as the window allows. */
 bool emuhost_conn_pump_up(struct emuhost_conn *c)
 {
@@ -113,7 +119,7 @@ bool emuhost_conn_pump_up(struct emuhost_conn *c)
 	}
 	/* The client's end waits for the answers we owe it: the worker's end
 	 * after it would end the connection before them. */
-	if (c->eof_in && !up->len && !c->internal && !(c->kind == EMUHOST_CONN_CONTROL && emuhost_ctl_owed(&c->ctl))) {
+	if (c->eof_in && !up->len && !c->internal && !conn_owes(c)) {
 		(void)emuhost_link_eof(c->link, c->ch);
 		if (c->shut) {
 			emuhost_conn_close(c, 0);
@@ -221,7 +227,8 @@ bool emuhost_conn_pump_down(struct emuhost_conn *c)
 		if (f == 0 && n == 0)
 			break;
 	}
-	if (c->eof_out && !c->from_agent.len && !down->len && !c->shut) {
+	/* The worker's end does not end the client's while we owe it answers. */
+	if (c->eof_out && !c->from_agent.len && !down->len && !c->shut && !conn_owes(c)) {
 		c->shut = true;
 		if (c->socket && c->out_fd >= 0)
 			shutdown(c->out_fd, SHUT_WR);

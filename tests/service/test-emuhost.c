@@ -514,28 +514,33 @@ static int free_vnc_display(void)
 	g_error("no free VNC display on 127.0.0.1 between :61 and :99");
 }
 
-static void test_vnc(void)
+/* vireo-emuhost on its own, as vireod would run it, with the emuhost
+ * scenario's guest; once its serial socket is there (the guest drew its
+ * pattern), its console is open in *s. */
+static GSubprocess *emuhost_spawn(const char *dir, const char *const *extra, struct serial *s)
 {
-	int display = free_vnc_display();
-	g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", 5900 + display);
-	g_autofree char *target = g_strdup_printf("127.0.0.1:%d", display);
 	g_autofree char *fx = g_strdup(testlib_env("FIXTURES"));
-	g_autofree char *kernel = g_build_filename(fx, "vmlinuz", NULL);
-	g_autofree char *initrd = g_build_filename(fx, "guest.cpio.gz", NULL);
 	g_autofree char *cache = g_build_filename(testlib_env("EMUHOST_CACHE"), "vireo", "emuhost", NULL);
-	g_autofree char *dir = g_dir_make_tmp("emuhost-vnc-XXXXXX", NULL);
 	g_autofree char *serial = g_build_filename(dir, "serial", NULL);
-	g_autofree char *sopt = g_strconcat("unix:", serial, NULL);
-	g_autofree char *copt = g_strconcat("--emuhost-cache=", cache, NULL);
-	g_autofree char *wopt = g_strconcat("--emuhost-worker=", testlib_env("VIREO_WORKER"), NULL);
-	g_autoptr(GError) e = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(argv, g_strdup(testlib_env("VIREO_EMUHOST")));
+	g_ptr_array_add(argv, g_strconcat("--emuhost-cache=", cache, NULL));
+	g_ptr_array_add(argv, g_strconcat("--emuhost-worker=", testlib_env("VIREO_WORKER"), NULL));
+	const char *const fixed[] = { "--kernel", NULL, "--initrd", NULL, "--cmdline",
+				      "console=ttyS0 quiet vireo.scenario=emuhost", "--memory", "256M", "--serial" };
+	for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+		g_ptr_array_add(argv, i == 1   ? g_build_filename(fx, "vmlinuz", NULL)
+				      : i == 3 ? g_build_filename(fx, "guest.cpio.gz", NULL)
+					       : g_strdup(fixed[i]));
+	g_ptr_array_add(argv, g_strconcat("unix:", serial, NULL));
+	for (size_t i = 0; extra[i]; i++)
+		g_ptr_array_add(argv, g_strdup(extra[i]));
+	g_ptr_array_add(argv, NULL);
 	/* Its stdout to our stderr: what it says stays in the log, out of the TAP stream. */
+	g_autoptr(GError) e = NULL;
 	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
 	g_subprocess_launcher_take_stdout_fd(l, dup(STDERR_FILENO));
-	g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn(l, &e, testlib_env("VIREO_EMUHOST"), copt, wopt, "--kernel",
-							       kernel, "--initrd", initrd, "--cmdline",
-							       "console=ttyS0 quiet vireo.scenario=emuhost", "--memory",
-							       "256M", "--serial", sopt, "--vnc", listen, NULL);
+	GSubprocess *p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &e);
 	g_assert_no_error(e);
 	/* The identifier is gone once the process is. */
 	for (int i = 0; i < START_TIMEOUT_S * 10 && !g_file_test(serial, G_FILE_TEST_EXISTS) &&
@@ -544,21 +549,64 @@ static void test_vnc(void)
 		g_usleep(100000);
 	if (!g_subprocess_get_identifier(p))
 		g_error("vireo-emuhost ended before its serial socket appeared (its output is above)");
+	serial_open(s, serial);
+	if (!serial_wait(s, "VIREO-READY emuhost"))
+		g_error("the guest did not draw its pattern; its console said:\n%s", s->text->str);
+	return p;
+}
+
+static void test_vnc(void)
+{
+	int display = free_vnc_display();
+	g_autofree char *listen = g_strdup_printf("127.0.0.1:%d", 5900 + display);
+	g_autofree char *target = g_strdup_printf("127.0.0.1:%d", display);
+	g_autofree char *dir = g_dir_make_tmp("emuhost-vnc-XXXXXX", NULL);
+	g_autofree char *serial = g_build_filename(dir, "serial", NULL);
 	struct serial s;
-	serial_open(&s, serial);
-	if (!serial_wait(&s, "VIREO-READY emuhost"))
-		g_error("the guest did not draw its pattern; its console said:\n%s", s.text->str);
+	g_autoptr(GSubprocess) p = emuhost_spawn(dir, (const char *const[]){ "--vnc", listen, NULL }, &s);
 	g_autofree char *png = g_build_filename(testlib_env("OUTDIR"), "emuhost-vnc.png", NULL);
 	g_autofree char *o = NULL;
 	g_assert_cmpint(RUN(&o, "gvnccapture", target, png), ==, 0);
 	g_assert_nonnull(strstr(o, "Saved display to "));
 	check_picture(png);
 	/* SIGTERM turns it off: the worker's status, 13. */
+	g_autoptr(GError) e = NULL;
 	g_subprocess_send_signal(p, SIGTERM);
 	g_assert_true(g_subprocess_wait(p, NULL, &e));
 	g_assert_true(g_subprocess_get_if_exited(p));
 	g_assert_cmpint(g_subprocess_get_exit_status(p), ==, 13);
 	g_assert_false(g_file_test(serial, G_FILE_TEST_EXISTS));
+	serial_close(&s);
+	g_rmdir(dir);
+}
+
+/* "save DIR" on the control socket itself: the worker's own reply comes
+ * out of L1 (the agent reads what the worker wrote before it ended), with
+ * DIR named as on this host, and the worker's exit status after a save. */
+static void test_save_on_control_socket(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("emuhost-save-XXXXXX", NULL);
+	g_autofree char *control = g_build_filename(dir, "control", NULL);
+	g_autofree char *copt = g_strconcat("--control=", control, NULL);
+	g_autofree char *saved = g_build_filename(dir, "saved", NULL);
+	struct serial s;
+	g_autoptr(GSubprocess) p = emuhost_spawn(dir, (const char *const[]){ copt, NULL }, &s);
+	g_autofree char *cmd = g_strconcat("save ", saved, NULL);
+	g_autofree char *reply = NULL;
+	g_assert_cmpint(RUN(&reply, testlib_env("WORKER_CTL"), control, cmd), ==, 0);
+	g_autofree char *want = g_strconcat("ok saved ", saved, " ram_mib=", NULL);
+	g_assert_true(g_str_has_prefix(reply, want));
+	g_autoptr(GError) e = NULL;
+	g_assert_true(g_subprocess_wait(p, NULL, &e));
+	g_assert_true(g_subprocess_get_if_exited(p));
+	g_assert_cmpint(g_subprocess_get_exit_status(p), ==, 14);
+	const char *const files[] = { "state", "ram" };
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *f = g_build_filename(saved, files[i], NULL);
+		g_assert_true(g_file_test(f, G_FILE_TEST_IS_REGULAR));
+		g_unlink(f);
+	}
+	g_rmdir(saved);
 	serial_close(&s);
 	g_rmdir(dir);
 }
@@ -629,6 +677,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/emuhost/l1-without-kvm", test_l1_without_kvm);
 	g_test_add_func("/emuhost/offline", test_offline);
 	g_test_add_func("/emuhost/vnc", test_vnc);
+	g_test_add_func("/emuhost/save-on-control-socket", test_save_on_control_socket);
 	int r = g_test_run();
 	testlib_vireod_stop();
 	g_test_dbus_down(bus);
