@@ -52,12 +52,7 @@ POINTER_VNC="
 800 100 0 0
 "
 
-i=0
-while [ ! -e /dev/fb0 ] && [ $i -lt 60 ]; do
-	sleep 0.5
-	i=$((i + 1))
-done
-if [ ! -e /dev/fb0 ]; then
+if ! fb_wait; then
 	result fb no
 	fail "no /dev/fb0 after 30 s (hyperv_fb did not bind)"
 	exit 1
@@ -72,11 +67,7 @@ for kv in $info; do
 done
 
 # fbcon would draw its text console (and cursor) over the pattern.
-for c in /sys/class/vtconsole/vtcon*; do
-	case "$(cat "$c/name" 2>/dev/null)" in
-	*"frame buffer"*) echo 0 > "$c/bind" ;;
-	esac
-done
+fbcon_unbind
 
 # hid_hyperv probes asynchronously: wait for both devices.
 i=0

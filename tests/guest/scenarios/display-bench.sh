@@ -18,12 +18,7 @@ for w in $(cat /proc/cmdline); do
 	case "$w" in vireo.bench_rect=*) rect=$(echo "${w#vireo.bench_rect=}" | tr ',' ' ') ;; esac
 done
 
-i=0
-while [ ! -e /dev/fb0 ] && [ $i -lt 60 ]; do
-	sleep 0.5
-	i=$((i + 1))
-done
-if [ ! -e /dev/fb0 ]; then
+if ! fb_wait; then
 	fail "no /dev/fb0 after 30 s (hyperv_fb did not bind)"
 	exit 1
 fi
@@ -32,11 +27,7 @@ for kv in $info; do
 	case "$kv" in xres=*|yres=*|stride=*) result "${kv%%=*}" "${kv#*=}" ;; esac
 done
 # fbcon would draw its text console (and cursor) over the pictures.
-for c in /sys/class/vtconsole/vtcon*; do
-	case "$(cat "$c/name" 2>/dev/null)" in
-	*"frame buffer"*) echo 0 > "$c/bind" ;;
-	esac
-done
+fbcon_unbind
 
 # The keyboard's event device, from its block in /proc/bus/input/devices.
 kbd_event() {

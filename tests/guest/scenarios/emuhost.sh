@@ -32,11 +32,7 @@ for kv in $info; do
 done
 
 # fbcon would draw its text console (and cursor) over the pattern.
-for c in /sys/class/vtconsole/vtcon*; do
-	case "$(cat "$c/name" 2>/dev/null)" in
-	*"frame buffer"*) echo 0 > "$c/bind" ;;
-	esac
-done
+fbcon_unbind
 
 i=0
 while ! grep -q "Name=\"$KBD_NAME\"" /proc/bus/input/devices && [ $i -lt 200 ]; do

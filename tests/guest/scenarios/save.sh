@@ -25,12 +25,7 @@
 KBD_NAME="AT Translated Set 2 keyboard"
 TICK=0.5
 
-i=0
-while [ ! -e /dev/fb0 ] && [ $i -lt 60 ]; do
-	sleep 0.5
-	i=$((i + 1))
-done
-if [ ! -e /dev/fb0 ]; then
+if ! fb_wait; then
 	fail "no /dev/fb0 after 30 s (hyperv_fb did not bind)"
 	exit 1
 fi
