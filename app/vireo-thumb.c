@@ -210,12 +210,8 @@ int vireo_thumb_feed(struct vireo_thumb *t, const uint8_t *data, size_t len)
 
 long vireo_thumb_hello(uint8_t *buf, size_t size)
 {
-	struct console_msg m = { .type = CONSOLE_MSG_HELLO };
-	m.hello.major = CONSOLE_VERSION_MAJOR;
-	m.hello.minor = CONSOLE_VERSION_MINOR;
-	m.hello.caps = VIREO_THUMB_CAPS;
-	m.hello.name = VIREO_THUMB_PEER_NAME;
-	m.hello.name_len = strlen(VIREO_THUMB_PEER_NAME);
+	struct console_msg m;
+	console_msg_hello(&m, VIREO_THUMB_CAPS, VIREO_THUMB_PEER_NAME);
 	return console_msg_encode(&m, buf, size);
 }
 

@@ -299,6 +299,10 @@ size_t console_msg_size(const struct console_msg *m);
  * would accept from either sender, -ENOSPC when size is too small. */
 long console_msg_encode(const struct console_msg *m, uint8_t *buf, size_t size);
 
+/* *m becomes our HELLO: this protocol version, caps, and name (a
+ * NUL-terminated string that must outlive m) naming the sender. */
+void console_msg_hello(struct console_msg *m, uint32_t caps, const char *name);
+
 /* Text rules of the protocol: UTF-8 without NUL. */
 bool console_text_valid(const char *text, size_t len);
 

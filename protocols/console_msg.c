@@ -56,6 +56,16 @@ static unsigned console_sender_bit(enum console_sender from)
 	return from == CONSOLE_FROM_WORKER ? FROM_WORKER : FROM_VIEWER;
 }
 
+void console_msg_hello(struct console_msg *m, uint32_t caps, const char *name)
+{
+	*m = (struct console_msg){ .type = CONSOLE_MSG_HELLO };
+	m->hello.major = CONSOLE_VERSION_MAJOR;
+	m->hello.minor = CONSOLE_VERSION_MINOR;
+	m->hello.caps = caps;
+	m->hello.name = name;
+	m->hello.name_len = strlen(name);
+}
+
 bool console_text_valid(const char *text, size_t len)
 {
 	return wire_utf8_valid(text, len);

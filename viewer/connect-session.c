@@ -185,12 +185,9 @@ int connect_session_open_fd(struct connect_session *s, int fd)
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	struct console_msg hello = { .type = CONSOLE_MSG_HELLO };
-	hello.hello.major = CONSOLE_VERSION_MAJOR;
-	hello.hello.minor = CONSOLE_VERSION_MINOR;
-	hello.hello.caps = CONSOLE_CAP_FRAME_ACK | (s->want_inline ? CONSOLE_CAP_INLINE_PIXELS : 0);
-	hello.hello.name = CONNECT_SESSION_NAME;
-	hello.hello.name_len = strlen(CONNECT_SESSION_NAME);
+	struct console_msg hello;
+	console_msg_hello(&hello, CONSOLE_CAP_FRAME_ACK | (s->want_inline ? CONSOLE_CAP_INLINE_PIXELS : 0),
+			  CONNECT_SESSION_NAME);
 	int e = session_send(s, &hello);
 	if (e < 0)
 		session_reset(s);

@@ -291,12 +291,8 @@ static bool console_client_next(struct console_client *cl)
 	struct console_server *cs = cl->cs;
 	if (!cl->hello_sent) {
 		cl->hello_sent = true;
-		struct console_msg m = { .type = CONSOLE_MSG_HELLO };
-		m.hello.major = CONSOLE_VERSION_MAJOR;
-		m.hello.minor = CONSOLE_VERSION_MINOR;
-		m.hello.caps = CONSOLE_SERVER_CAPS;
-		m.hello.name = cs->name;
-		m.hello.name_len = strlen(cs->name);
+		struct console_msg m;
+		console_msg_hello(&m, CONSOLE_SERVER_CAPS, cs->name);
 		return console_client_put(cl, &m);
 	}
 	if (!cl->hello_done)

@@ -11,13 +11,9 @@ int emuhost_shot_init(struct emuhost_shot *s)
 {
 	*s = (struct emuhost_shot){ .state = EMUHOST_SHOT_WAITING };
 	console_reader_init(&s->reader, CONSOLE_FROM_WORKER);
-	struct console_msg m = { .type = CONSOLE_MSG_HELLO };
-	m.hello.major = CONSOLE_VERSION_MAJOR;
-	m.hello.minor = CONSOLE_VERSION_MINOR;
+	struct console_msg m;
 	/* No FRAME_ACK: the one frame it waits for needs no answer. */
-	m.hello.caps = CONSOLE_CAP_INLINE_PIXELS;
-	m.hello.name = SHOT_NAME;
-	m.hello.name_len = strlen(SHOT_NAME);
+	console_msg_hello(&m, CONSOLE_CAP_INLINE_PIXELS, SHOT_NAME);
 	uint8_t out[CONSOLE_HEADER_SIZE + sizeof(struct console_wire_hello) + sizeof(SHOT_NAME)];
 	long n = console_msg_encode(&m, out, sizeof(out));
 	if (n < 0)

@@ -485,12 +485,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	c.caps = (inline_px ? CONSOLE_CAP_INLINE_PIXELS : 0) | (ack ? CONSOLE_CAP_FRAME_ACK : 0);
-	struct console_msg hello = { .type = CONSOLE_MSG_HELLO };
-	hello.hello.major = CONSOLE_VERSION_MAJOR;
-	hello.hello.minor = CONSOLE_VERSION_MINOR;
-	hello.hello.caps = c.caps;
-	hello.hello.name = "vireo-console-client";
-	hello.hello.name_len = strlen(hello.hello.name);
+	struct console_msg hello;
+	console_msg_hello(&hello, c.caps, "vireo-console-client");
 	if (client_send(&c, &hello) < 0) {
 		fprintf(stderr, "vireo-console-client: cannot send HELLO\n");
 		return 1;
