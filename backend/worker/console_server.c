@@ -19,6 +19,7 @@
 #include <glib-unix.h>
 
 #include "console_server.h"
+#include "fdpass.h"
 #include "unixsock.h"
 
 #define CONSOLE_SERVER_CAPS (CONSOLE_CAP_INLINE_PIXELS | CONSOLE_CAP_FRAME_ACK)
@@ -358,24 +359,8 @@ static bool console_client_flush(struct console_client *cl)
 				break;
 			console_client_update_stats(cl);
 		}
-		struct iovec iov = { cl->out + cl->out_pos, cl->out_len - cl->out_pos };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} ctrl;
 		bool with_fd = cl->out_fd >= 0 && cl->out_pos == 0;
-		if (with_fd) {
-			memset(&ctrl, 0, sizeof(ctrl));
-			mh.msg_control = ctrl.buf;
-			mh.msg_controllen = sizeof(ctrl.buf);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &cl->out_fd, sizeof(int));
-		}
-		ssize_t n = sendmsg(cl->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = fdpass_send(cl->fd, cl->out + cl->out_pos, cl->out_len - cl->out_pos, with_fd ? cl->out_fd : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

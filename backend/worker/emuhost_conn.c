@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "emuhost_conn.h"
+#include "fdpass.h"
 
 #define CONN_READ_CHUNK EMUX_DATA_MAX
 
@@ -168,20 +169,7 @@ static ssize_t conn_write(struct emuhost_conn *c)
 		size_t len;
 		int fd;
 		emuhost_bridge_next(&c->bridge, &len, &fd);
-		struct iovec iov = { down->data, len };
-		union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (fd >= 0) {
-			memset(&u, 0, sizeof(u));
-			mh.msg_control = u.buf;
-			mh.msg_controllen = sizeof(u.buf);
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		}
-		n = sendmsg(c->out_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = fdpass_send(c->out_fd, down->data, len, fd);
 	} else if (c->socket) {
 		n = send(c->out_fd, down->data, down->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	} else {
