@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(os.path.dirname(HERE), "guest")
 sys.dont_write_bytecode = True
 sys.path.insert(0, GUEST)
-from fixturelib import FixtureError, choose_kvm_path, ldd_closure, run_main  # noqa: E402
+from fixturelib import L1_CRASHED, FixtureError, choose_kvm_path, ldd_closure, run_main  # noqa: E402
 
 P = "run-gui"
 SCREEN = "1280x900x24"
@@ -279,6 +279,9 @@ def run_nested(a, rest, why):
         say(f"came back: {f}")
     if res.timed_out:
         return 124
+    if res.l1_crashed:
+        say(res.crash_report())
+        return L1_CRASHED
     if res.job_rc is None:
         say("L1 ended without the test's exit status")
         return 125

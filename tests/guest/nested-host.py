@@ -14,7 +14,8 @@ the modules, checks /dev/kvm, runs /job.sh, prints "VIREO-L1-EXIT rc=N" and
 powers L1 off. L1's console is streamed to stdout and to the log file.
 
 Exit status: the job's, 124 when the timeout killed QEMU, 125 when L1 failed
-(no /dev/kvm, no exit line).
+(no /dev/kvm, no exit line), 75 when L1's own kernel crashed before the job
+reported (the program then runs itself once more).
 
 Carried files land at DEST (default: /vireo/bin/NAME for --exe,
 /vireo/NAME for --file). The initramfs is cached in DIR/l1/ by the content
@@ -24,6 +25,7 @@ hash of everything in it.
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -35,7 +37,7 @@ import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixturelib import (HERE, Cpio, FixtureError, run_main, add_busybox, elf_interp,  # noqa: E402
+from fixturelib import (HERE, L1_CRASHED, Cpio, FixtureError, run_main, add_busybox, elf_interp,  # noqa: E402
                         ldd_closure, need_tool, sha256_bytes, sha256_file, stop_process_group,
                         stream_lines)
 
@@ -43,6 +45,12 @@ P = "nested-host"
 # loglevel=1: L1 kernel messages would interleave mid-line with the guest console it relays.
 L1_CMDLINE = "console=ttyS0 quiet loglevel=1 panic=-1"
 KEEP_ARCHIVES = 4
+# The first line of a crash report from L1's kernel (printk lines carry a
+# "[ seconds]" stamp; the guest's console, relayed by the job, is not matched
+# because a crash only counts when L1 also ended without the job's status).
+L1_CRASH_RE = re.compile(r"^\[\s*\d+\.\d+\] (BUG: |Oops|general protection fault|Kernel panic|"
+                         r"kernel BUG|watchdog: |.*double fault|.*stack segment|invalid opcode: )")
+L1_CRASH_LINES = 40
 
 
 def qemu_opt(value):
@@ -205,6 +213,15 @@ class L1Result:
         self.failures = []          # VIREO-L1-FAIL lines
         self.tail = []              # last console lines
         self.out_files = []         # what came back through the outbox
+        self.crash = []             # L1 kernel's crash report: its first lines
+
+    @property
+    def l1_crashed(self):
+        """L1's kernel died before the job reported (not the job's doing)."""
+        return self.job_rc is None and not self.timed_out and bool(self.crash)
+
+    def crash_report(self):
+        return "\n".join(["L1's kernel crashed; its report begins:"] + [f"  | {x}" for x in self.crash])
 
     @property
     def rc(self):
@@ -405,6 +422,10 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
                 res.phase = phase
         if "VIREO-L1-FAIL" in text:
             res.failures.append(text[text.index("VIREO-L1-FAIL"):])
+        if res.crash and len(res.crash) < L1_CRASH_LINES:
+            res.crash.append(text)
+        elif not res.crash and L1_CRASH_RE.match(text):
+            res.crash.append(text)
         if "VIREO-L1-EXIT rc=" in text:
             try:
                 res.job_rc = int(text.split("VIREO-L1-EXIT rc=", 1)[1].split()[0])
@@ -516,6 +537,9 @@ def main():
         say(f"L1 failure: {f}")
     if res.timed_out:
         return 124
+    if res.l1_crashed:
+        say(res.crash_report())
+        return L1_CRASHED
     if res.job_rc is None:
         say(f"L1 ended without a VIREO-L1-EXIT line (QEMU status {res.qemu_rc}, phase: {res.phase})")
         return 125

@@ -93,7 +93,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from fixturelib import FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
+from fixturelib import L1_CRASHED, FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
 import fbpattern  # noqa: E402
 
 P = "harness"
@@ -1105,6 +1105,9 @@ def main():
             json.dump({"scenario": args.scenario, "path": path, "results": con.results, "boots": con.boots,
                        "worker_exit": con.worker_rc, "timed_out": timed_out, "timings": tm,
                        "host_steps": steps, "errors": errors}, f, indent=1)
+    if errors and con.l1 is not None and con.l1.l1_crashed:
+        say(con.l1.crash_report())
+        return L1_CRASHED
     if errors:
         say(f"FAILED: scenario {args.scenario} ({path}):")
         for e in errors:

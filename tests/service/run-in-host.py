@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(os.path.dirname(HERE), "guest")
 sys.dont_write_bytecode = True
 sys.path.insert(0, GUEST)
-from fixturelib import FixtureError, choose_kvm_path, run_main  # noqa: E402
+from fixturelib import L1_CRASHED, FixtureError, choose_kvm_path, run_main  # noqa: E402
 
 P = "run-in-host"
 
@@ -95,6 +95,9 @@ def main():
     print(f"{P}: {nh.describe(res)}", flush=True)
     if res.timed_out:
         return 124
+    if res.l1_crashed:
+        print(f"{P}: {res.crash_report()}", flush=True)
+        return L1_CRASHED
     if res.job_rc is None:
         print(f"{P}: L1 ended without the test's exit status", flush=True)
         return 125

@@ -39,10 +39,11 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 sys.path.insert(0, GUEST)
 from viewerlib import KEY, LineQueue, TestError, Viewer, main_under_xvfb, say, wait_picture  # noqa: E402
-from fixturelib import choose_kvm_path, stop_process_group, stream_lines  # noqa: E402
+from fixturelib import L1_CRASHED, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
 
 W, H = 1024, 768
 SEEDS = (23, 41)
+NESTED = []     # the nested host of this run: did its kernel crash?
 
 
 def load_nested_host():
@@ -188,6 +189,8 @@ def run(args, x, out):
     say(f"{'nested test host' if path == 'nested' else '/dev/kvm directly'} ({why})")
     run_dir = tempfile.mkdtemp(prefix="vireo-viewer-run-")
     host = NestedHost(args, con, run_dir) if path == "nested" else DirectHost(args, con, run_dir)
+    if path == "nested":
+        NESTED.append(host)
     host.start()
     # Started before any worker listens: it waits, and finds each worker by itself.
     argv = [args.viewer, "--socket", host.console, "--verbose", "--zoom", "100"]
@@ -260,8 +263,13 @@ def main():
     ap.add_argument("--no-build-fixtures", action="store_true")
     args = ap.parse_args()
     args.fixtures = os.path.abspath(args.fixtures)
-    return main_under_xvfb(args, "viewer-guest-", run)
+    rc = main_under_xvfb(args, "viewer-guest-", run)
+    crashed = [h.res for h in NESTED if h.res is not None and h.res.l1_crashed]
+    if rc != 0 and crashed:
+        say(crashed[0].crash_report())
+        return L1_CRASHED
+    return rc
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_main("viewer-guest", main)

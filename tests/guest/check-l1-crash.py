@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The nested test host reruns a test once when L1's own kernel crashes,
+and only then.
+
+    check-l1-crash.py NESTED_HOST_PY FIXTURES
+
+1. A job that crashes L1's kernel (SysRq c) must end with status 75 after
+   exactly two boots, naming the crash both times.
+2. A job that fails by itself (exit 3) must end with 3 after one boot: a
+   test's own failure is never retried.
+"""
+
+import os
+import subprocess
+import sys
+
+L1_CRASHED = 75
+
+
+def run(nested_host, fixtures, command):
+    env = dict(os.environ)
+    env.pop("VIREO_L1_RERUN", None)
+    p = subprocess.run([sys.executable, nested_host, "--fixtures", fixtures, "--timeout", "180",
+                        "--command", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=env, timeout=600)
+    out = p.stdout.decode(errors="replace")
+    return p.returncode, out, out.count("booting L1")
+
+
+def main():
+    nested_host, fixtures = sys.argv[1], sys.argv[2]
+    errors = []
+    rc, out, boots = run(nested_host, fixtures, "echo c > /proc/sysrq-trigger; sleep 30; exit 0")
+    print(out)
+    if rc != L1_CRASHED:
+        errors.append(f"a crashing L1 ended with status {rc}, not {L1_CRASHED}")
+    if boots != 2:
+        errors.append(f"a crashing L1 was booted {boots} time(s), not twice")
+    for want in ("RERUN:", "crashed on the second run too", "L1's kernel crashed; its report begins:"):
+        if want not in out:
+            errors.append(f"a crashing L1's output lacks '{want}'")
+    if "sysrq" not in out.lower():
+        errors.append("the crash report does not show the SysRq crash that caused it")
+    rc, out, boots = run(nested_host, fixtures, "exit 3")
+    print(out)
+    if rc != 3 or boots != 1 or "RERUN" in out:
+        errors.append(f"a job's own failure: status {rc} after {boots} boot(s) (want 3 after 1, no rerun)")
+    for e in errors:
+        print(f"check-l1-crash: FAILED: {e}", flush=True)
+    if not errors:
+        print("check-l1-crash: PASSED: L1 crashes are rerun once and reported; job failures are not rerun")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
