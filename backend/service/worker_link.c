@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <stdbool.h>
 #include <string.h>
 
 #include <gio/gunixsocketaddress.h>
@@ -13,6 +14,8 @@ struct link_call {
 	GCancellable *cancel;        /* ours: the timeout cancels through it */
 	gulong cancel_id;
 	GCancellable *caller_cancel;
+	unsigned timeout_ms;
+	bool timed_out;              /* our cancel came from the timeout, not the caller */
 };
 
 static void link_call_free(gpointer p)
@@ -32,6 +35,20 @@ static void link_call_free(gpointer p)
 	g_free(c);
 }
 
+/* Callers stop on CANCELLED (they asked for it); our own timeout is an
+ * unanswered worker, which they must see as such and may ask again. */
+static void link_fail(GTask *t, GError *e)
+{
+	struct link_call *c = g_task_get_task_data(t);
+	if (c->timed_out && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+		g_error_free(e);
+		e = g_error_new(G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "the worker did not answer within %u ms",
+				c->timeout_ms);
+	}
+	g_task_return_error(t, e);
+	g_object_unref(t);
+}
+
 static void link_on_read(GObject *src, GAsyncResult *res, gpointer data)
 {
 	GTask *t = data;
@@ -40,10 +57,11 @@ static void link_on_read(GObject *src, GAsyncResult *res, gpointer data)
 	char *line = g_data_input_stream_read_line_finish_utf8(G_DATA_INPUT_STREAM(src), res, &len, &e);
 	if (!line && !e)
 		e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CLOSED, "the worker closed its control socket");
-	if (e)
-		g_task_return_error(t, e);
-	else
-		g_task_return_pointer(t, line, g_free);
+	if (e) {
+		link_fail(t, e);
+		return;
+	}
+	g_task_return_pointer(t, line, g_free);
 	g_object_unref(t);
 }
 
@@ -53,8 +71,7 @@ static void link_on_written(GObject *src, GAsyncResult *res, gpointer data)
 	struct link_call *c = g_task_get_task_data(t);
 	GError *e = NULL;
 	if (!g_output_stream_write_all_finish(G_OUTPUT_STREAM(src), res, NULL, &e)) {
-		g_task_return_error(t, e);
-		g_object_unref(t);
+		link_fail(t, e);
 		return;
 	}
 	c->in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(c->conn)));
@@ -70,8 +87,7 @@ static void link_on_connected(GObject *src, GAsyncResult *res, gpointer data)
 	GError *e = NULL;
 	c->conn = g_socket_client_connect_finish(G_SOCKET_CLIENT(src), res, &e);
 	if (!c->conn) {
-		g_task_return_error(t, e);
-		g_object_unref(t);
+		link_fail(t, e);
 		return;
 	}
 	GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(c->conn));
@@ -82,6 +98,7 @@ static void link_on_connected(GObject *src, GAsyncResult *res, gpointer data)
 static gboolean link_on_timeout(gpointer data)
 {
 	struct link_call *c = data;
+	c->timed_out = true;
 	g_cancellable_cancel(c->cancel);
 	return G_SOURCE_REMOVE;
 }
@@ -104,6 +121,7 @@ void worker_link_call_timeout(const char *path, const char *command, unsigned ti
 	struct link_call *c = g_new0(struct link_call, 1);
 	c->line = g_strconcat(command, "\n", NULL);
 	c->cancel = g_cancellable_new();
+	c->timeout_ms = timeout_ms;
 	if (cancel) {
 		c->caller_cancel = g_object_ref(cancel);
 		c->cancel_id = g_cancellable_connect(cancel, G_CALLBACK(link_on_caller_cancel), c->cancel, NULL);

@@ -95,6 +95,22 @@ static void on_reason(GObject *o, GParamSpec *ps, gpointer data)
 		g_ptr_array_add(p->lines, g_strdup(r));
 }
 
+/* What the VM's vireo-emuhost wrote (its L1's and worker's lines too): a
+ * failed Start is explained by it. */
+static void show_worker_log(VireoMachine *vm)
+{
+	g_autofree char *path = g_build_filename(g_getenv("XDG_RUNTIME_DIR"), "vireo", vireo_machine_get_id(vm),
+						 "worker.log", NULL);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(path, &text, &len, NULL)) {
+		g_test_message("%s: cannot be read", path);
+		return;
+	}
+	const size_t tail = 16384;
+	g_test_message("the last of %s:\n%s", path, len > tail ? text + len - tail : text);
+}
+
 struct start_call {
 	GMainLoop *loop;
 	GError *error;
@@ -120,6 +136,8 @@ static GPtrArray *start(VireoMachine *vm)
 	g_main_loop_run(s.loop);
 	g_source_remove(t);
 	g_main_loop_unref(s.loop);
+	if (!s.done || s.error)
+		show_worker_log(vm);
 	g_assert_true(s.done);
 	g_assert_no_error(s.error);
 	wait_state(vm, "Running");
