@@ -42,6 +42,7 @@
 #define AGENT_PORT_WAIT_MS   20000     /* for the virtio-serial port to appear */
 #define AGENT_READY_WAIT_MS  60000     /* for the worker's sockets */
 #define AGENT_FLUSH_WAIT_MS  5000      /* for the last messages to leave */
+#define AGENT_HOST_DONE_MS   20000     /* for the host to say it has them (it hangs up) */
 #define AGENT_ARGS_MAX       256
 #define AGENT_ARGS_BYTES     (256 * 1024)
 #define AGENT_READ_CHUNK     EMUX_DATA_MAX
@@ -103,6 +104,31 @@ static void agent_power_off(void)
 	reboot(RB_POWER_OFF);
 	for (;;)
 		pause();
+}
+
+/* A write to the port only hands the bytes to QEMU, which may still hold
+ * them when L1 powers off: then the host never gets EXIT (nor the end of a
+ * saved state). The host hangs up its end once it has read EXIT; only then,
+ * or after a bound, does L1 go. */
+static void agent_flush(struct agent *a, int64_t deadline);
+
+static void agent_end(struct agent *a)
+{
+	int64_t end = agent_now_ms() + AGENT_HOST_DONE_MS;
+	uint8_t buf[4096];
+	agent_flush(a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
+	while (a->port >= 0 && agent_now_ms() < end) {
+		struct pollfd p = { a->port, POLLIN, 0 };
+		int n = poll(&p, 1, 100);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (p.revents & (POLLHUP | POLLERR))
+			break;
+		/* What the host still sends is of no use now; reading keeps its queue moving. */
+		if ((p.revents & POLLIN) && read(a->port, buf, sizeof(buf)) == 0)
+			break;
+	}
+	agent_power_off();
 }
 
 /* /dev/vportNpM of the virtio-serial port named name. */
@@ -191,8 +217,7 @@ static void agent_fail_l1(struct agent *a, const char *why)
 	free(log);
 	agent_say("%s", text);
 	(void)emuhost_link_send_exit(&a->link, EMUX_EXIT_L1_FAILURE, 0, text);
-	agent_flush(a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
-	agent_power_off();
+	agent_end(a);
 }
 
 static bool agent_read_endpoints(struct agent *a, const char *dir)
@@ -751,10 +776,9 @@ int main(int argc, char **argv)
 	if (e < 0) {
 		agent_say("cannot run %s: %s", EMUHOST_L1_WORKER, strerror(-e));
 		(void)emuhost_link_send_exit(&a.link, EMUX_EXIT_NO_WORKER, (uint32_t)-e, strerror(-e));
-		agent_flush(&a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
-		agent_power_off();
+		agent_end(&a);
 	}
 	agent_loop(&a);
-	agent_power_off();
+	agent_end(&a);
 	return 0;
 }

@@ -24,6 +24,7 @@
 
 #define RELAY_READ_CHUNK EMUX_DATA_MAX
 #define RELAY_LISTEN_BACKLOG 16
+#define RELAY_DRAIN_READS_MAX 1024   /* more than a socket buffer holds */
 #define RELAY_POLL_MAX (8 + EMUX_EP_COUNT + 2 * EMUX_CHANNELS_MAX)
 
 struct relay_ep {
@@ -41,6 +42,8 @@ struct relay {
 	struct relay_ep eps[EMUX_EP_COUNT];
 	struct emuhost_conn *conns[EMUX_CHANNELS_MAX + 1];
 	bool hello, ready, exited, qemu_done, turning_off;
+	bool mux_shut;               /* our end of the mux is shut for writing (after EXIT) */
+	bool mux_eof;                /* QEMU closed its end: nothing more to read */
 	int qemu_status;
 	uint32_t exit_how, exit_code;
 	char exit_text[EMUX_TEXT_MAX + 1];
@@ -214,6 +217,8 @@ static void relay_on_ready(void *opaque, uint32_t endpoints)
 	relay_out("emulated host: the worker is up after %.1f s", (double)(relay_now_ms() - r->started_ms) / 1000);
 }
 
+static void relay_link_write(struct relay *r);
+
 static void relay_on_exit(void *opaque, uint32_t how, uint32_t code, const char *text, size_t len)
 {
 	struct relay *r = opaque;
@@ -226,6 +231,12 @@ static void relay_on_exit(void *opaque, uint32_t how, uint32_t code, const char 
 	g_autofree char *t = g_strndup(text, len);
 	g_strlcpy(r->exit_text, t, sizeof(r->exit_text));
 	r->drain_deadline = relay_now_ms() + EMUHOST_RELAY_DRAIN_MS;
+	/* EXIT is the agent's last word: hanging up tells it everything arrived,
+	 * and only then does it power L1 off (QEMU could still hold unsent
+	 * bytes otherwise). What we still owed L1 goes first, as far as it can. */
+	relay_link_write(r);
+	if (shutdown(r->cfg->mux_fd, SHUT_WR) == 0)
+		r->mux_shut = true;
 }
 
 static void relay_on_log(void *opaque, const uint8_t *data, size_t len)
@@ -399,6 +410,19 @@ static void relay_turn_off(struct relay *r)
 	(void)emuhost_conn_pump_up(c);
 }
 
+static void relay_link_read(struct relay *r);
+
+/* Every byte QEMU left in the mux socket (it has ended: the reads end). */
+static void relay_link_drain(struct relay *r)
+{
+	for (unsigned i = 0; i < RELAY_DRAIN_READS_MAX && !r->done; i++) {
+		uint8_t probe;
+		if (recv(r->cfg->mux_fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
+			break;
+		relay_link_read(r);
+	}
+}
+
 static void relay_signals(struct relay *r)
 {
 	struct signalfd_siginfo si;
@@ -408,6 +432,9 @@ static void relay_signals(struct relay *r)
 			if (waitpid(r->cfg->qemu, &st, WNOHANG) == r->cfg->qemu) {
 				r->qemu_done = true;
 				r->qemu_status = st;
+				/* What QEMU wrote before it ended is still in the socket: an
+				 * EXIT there decides how this ends, not QEMU's exit. */
+				relay_link_drain(r);
 			}
 		} else {
 			relay_turn_off(r);
@@ -421,8 +448,10 @@ static void relay_link_read(struct relay *r)
 	ssize_t n = read(r->cfg->mux_fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0)
-		return;   /* QEMU is going: its exit says the rest */
+	if (n <= 0) {
+		r->mux_eof = true;   /* QEMU is going: its exit says the rest */
+		return;
+	}
 	if (emuhost_link_feed(&r->link, buf, (size_t)n) < 0)
 		relay_finish(r, EMUHOST_END_FAILED, 1, "the emulated host broke the mux protocol (%s)",
 			     g_strerror(-r->link.error));
@@ -430,7 +459,7 @@ static void relay_link_read(struct relay *r)
 
 static void relay_link_write(struct relay *r)
 {
-	while (r->link.out_len) {
+	while (r->link.out_len && !r->mux_shut) {
 		ssize_t n = write(r->cfg->mux_fd, r->link.out, r->link.out_len);
 		if (n <= 0)
 			return;
@@ -503,7 +532,9 @@ static void relay_poll_once(struct relay *r)
 	nfds_t n = 0;
 	const struct emuhost_relay_config *cfg = r->cfg;
 	what[n].kind = 0;
-	fds[n++] = (struct pollfd){ cfg->mux_fd, (short)(POLLIN | (r->link.out_len ? POLLOUT : 0)), 0 };
+	/* A closed mux would wake every poll: QEMU's exit (SIGCHLD) comes next. */
+	fds[n++] = (struct pollfd){ r->mux_eof ? -1 : cfg->mux_fd,
+				    (short)(POLLIN | (r->link.out_len && !r->mux_shut ? POLLOUT : 0)), 0 };
 	what[n].kind = 1;
 	fds[n++] = (struct pollfd){ cfg->console_fd, POLLIN, 0 };
 	what[n].kind = 2;
@@ -622,6 +653,7 @@ void emuhost_relay_run(const struct emuhost_relay_config *cfg, struct emuhost_re
 	if (waitpid(cfg->qemu, &st, WNOHANG) == cfg->qemu) {
 		r.qemu_done = true;
 		r.qemu_status = st;
+		relay_link_drain(&r);
 	}
 	while (!r.done) {
 		relay_poll_once(&r);

@@ -111,6 +111,16 @@ static void show_worker_log(VireoMachine *vm)
 	g_test_message("the last of %s:\n%s", path, len > tail ? text + len - tail : text);
 }
 
+/* What the worker says of itself when the guest went quiet. */
+static void show_worker_state(const char *control)
+{
+	static const char *const cmds[] = { "status", "input", "vmbus", "heartbeat", "emuhost status" };
+	for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+		g_autofree char *o = NULL;
+		(void)RUN(&o, testlib_env("WORKER_CTL"), control, cmds[i]);
+	}
+}
+
 struct start_call {
 	GMainLoop *loop;
 	GError *error;
@@ -369,8 +379,11 @@ static void test_console_keys_shutdown(void)
 	/* Keys reach the guest, which was waiting for them when it was saved. */
 	g_assert_cmpint(RUN(&o3, testlib_env("CONSOLE_CLIENT"), console, "--frames", "0", "--keys", "30,48,46"), ==, 0);
 	g_assert_nonnull(strstr(o3, " keys=3"));
-	if (!serial_wait(&s, "VIREO-READY emuhost-keys"))
+	if (!serial_wait(&s, "VIREO-READY emuhost-keys")) {
+		show_worker_state(control);
+		show_worker_log(vm);
 		g_error("the guest did not report its keys; its console said:\n%s", s.text->str);
+	}
 	g_autofree char *match = serial_result(&s, "kbd_match");
 	g_autofree char *frames = serial_result(&s, "kbd_frames");
 	g_assert_cmpstr(frames, ==, "6");
