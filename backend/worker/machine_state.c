@@ -278,9 +278,15 @@ int machine_restore(struct machine *m, const struct machine_config *cfg, GVarian
 {
 	struct partition *p = m->p;
 	g_autofree char *state_path = g_build_filename(dir, MACHINE_STATE_FILE, NULL);
+	/* Progress in the log: a restore that stalls shows where. */
+	gint64 t0 = g_get_monotonic_time();
+	g_printerr("vireo-worker: VM %s: restoring from %s: reading %" G_GUINT64_FORMAT " MiB of RAM\n", cfg->name, dir,
+		   (guint64)(p->ram.size >> 20));
 	int r = ms_read_image(dir, MACHINE_STATE_RAM, p->ram.host, p->ram.size, error);
 	if (r < 0)
 		return r;
+	g_printerr("vireo-worker: VM %s: RAM read in %" G_GINT64_FORMAT " ms; the devices and vCPUs next\n", cfg->name,
+		   (g_get_monotonic_time() - t0) / 1000);
 	if (m->vmbus) {
 		int vfd;
 		uint8_t *pixels;
@@ -307,7 +313,8 @@ int machine_restore(struct machine *m, const struct machine_config *cfg, GVarian
 	if (m->vmbus)
 		MS_RESTORE("vsp", VSP_BUS_STATE_TYPE, vmbus_devices_restore(m->vmbus, v_, error));
 	MS_RESTORE("kvm", KVM_STATE_VM_TYPE, partition_restore(p, v_, error));
-	(void)cfg;
+	g_printerr("vireo-worker: VM %s: restored in %" G_GINT64_FORMAT " ms\n", cfg->name,
+		   (g_get_monotonic_time() - t0) / 1000);
 out:
 	if (m->vmbus)
 		vmbus_devices_thaw(m->vmbus);
