@@ -29,6 +29,7 @@
 #include "machine_state.h"
 #include "serial.h"
 #include "size_arg.h"
+#include "stall_watch.h"
 #include "vnc.h"
 #include "vsp/synthvid.h"
 
@@ -632,6 +633,7 @@ int main(int argc, char **argv)
 		status = WORKER_EXIT_USAGE;
 		goto out;
 	}
+	stall_watch_start(w.cfg.name);
 	g_unix_signal_add(SIGTERM, worker_on_signal, &w);
 	g_unix_signal_add(SIGINT, worker_on_signal, &w);
 	g_unix_signal_add(SIGHUP, worker_on_signal, &w);
