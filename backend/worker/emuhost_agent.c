@@ -107,31 +107,6 @@ static void agent_power_off(void)
 		pause();
 }
 
-/* A write to the port only hands the bytes to QEMU, which may still hold
- * them when L1 powers off: then the host never gets EXIT (nor the end of a
- * saved state). The host hangs up its end once it has read EXIT; only then,
- * or after a bound, does L1 go. */
-static void agent_flush(struct agent *a, int64_t deadline);
-
-static void agent_end(struct agent *a)
-{
-	int64_t end = agent_now_ms() + AGENT_HOST_DONE_MS;
-	uint8_t buf[4096];
-	agent_flush(a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
-	while (a->port >= 0 && agent_now_ms() < end) {
-		struct pollfd p = { a->port, POLLIN, 0 };
-		int n = poll(&p, 1, 100);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (p.revents & (POLLHUP | POLLERR))
-			break;
-		/* What the host still sends is of no use now; reading keeps its queue moving. */
-		if ((p.revents & POLLIN) && read(a->port, buf, sizeof(buf)) == 0)
-			break;
-	}
-	agent_power_off();
-}
-
 /* /dev/vportNpM of the virtio-serial port named name. */
 static int agent_open_port(const char *name)
 {
@@ -182,6 +157,29 @@ static void agent_flush(struct agent *a, int64_t deadline)
 		struct pollfd p = { a->port, POLLOUT, 0 };
 		(void)poll(&p, 1, 100);
 	}
+}
+
+/* A write to the port only hands the bytes to QEMU, which may still hold
+ * them when L1 powers off: then the host never gets EXIT (nor the end of a
+ * saved state). The host hangs up its end once it has read EXIT; only then,
+ * or after a bound, does L1 go. */
+static void agent_end(struct agent *a)
+{
+	int64_t end = agent_now_ms() + AGENT_HOST_DONE_MS;
+	uint8_t buf[4096];
+	agent_flush(a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
+	while (a->port >= 0 && agent_now_ms() < end) {
+		struct pollfd p = { a->port, POLLIN, 0 };
+		int n = poll(&p, 1, 100);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (p.revents & (POLLHUP | POLLERR))
+			break;
+		/* What the host still sends is of no use now; reading keeps its queue moving. */
+		if ((p.revents & POLLIN) && read(a->port, buf, sizeof(buf)) == 0)
+			break;
+	}
+	agent_power_off();
 }
 
 static char *agent_read_file(const char *path, size_t max, size_t *len)
@@ -653,8 +651,7 @@ static void agent_send_exit(struct agent *a)
 		snprintf(text, sizeof(text), "the worker exited with status %d", WEXITSTATUS(st));
 		(void)emuhost_link_send_exit(&a->link, EMUX_EXIT_STATUS, (uint32_t)WEXITSTATUS(st), text);
 	}
-	agent_say("%s", text);
-	agent_flush(a, agent_now_ms() + AGENT_FLUSH_WAIT_MS);
+	agent_say("%s", text);   /* agent_end sends it and waits for the host's hangup */
 }
 
 static void agent_loop(struct agent *a)

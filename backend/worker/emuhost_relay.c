@@ -410,17 +410,13 @@ static void relay_turn_off(struct relay *r)
 	(void)emuhost_conn_pump_up(c);
 }
 
-static void relay_link_read(struct relay *r);
+static bool relay_link_read(struct relay *r);
 
 /* Every byte QEMU left in the mux socket (it has ended: the reads end). */
 static void relay_link_drain(struct relay *r)
 {
-	for (unsigned i = 0; i < RELAY_DRAIN_READS_MAX && !r->done; i++) {
-		uint8_t probe;
-		if (recv(r->cfg->mux_fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) <= 0)
-			break;
-		relay_link_read(r);
-	}
+	for (unsigned i = 0; i < RELAY_DRAIN_READS_MAX && !r->done && relay_link_read(r); i++)
+		;
 }
 
 static void relay_signals(struct relay *r)
@@ -442,19 +438,21 @@ static void relay_signals(struct relay *r)
 	}
 }
 
-static void relay_link_read(struct relay *r)
+/* One read of the mux into the link: false when there was nothing to read. */
+static bool relay_link_read(struct relay *r)
 {
 	static uint8_t buf[RELAY_READ_CHUNK];
 	ssize_t n = read(r->cfg->mux_fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return false;
 	if (n <= 0) {
 		r->mux_eof = true;   /* QEMU is going: its exit says the rest */
-		return;
+		return false;
 	}
 	if (emuhost_link_feed(&r->link, buf, (size_t)n) < 0)
 		relay_finish(r, EMUHOST_END_FAILED, 1, "the emulated host broke the mux protocol (%s)",
 			     g_strerror(-r->link.error));
+	return true;
 }
 
 static void relay_link_write(struct relay *r)
@@ -572,7 +570,7 @@ static void relay_poll_once(struct relay *r)
 			if (fds[i].revents & POLLOUT)
 				relay_link_write(r);
 			if (fds[i].revents & (POLLIN | POLLHUP))
-				relay_link_read(r);
+				(void)relay_link_read(r);
 			break;
 		case 1:
 			(void)relay_console(r, fds[i].fd);

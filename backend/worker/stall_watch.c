@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -17,9 +16,7 @@ static char *watch_name;
 
 static long long watch_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
+	return (long long)(g_get_monotonic_time() / G_USEC_PER_SEC);
 }
 
 static gboolean watch_on_beat(gpointer data)

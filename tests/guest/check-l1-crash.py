@@ -15,12 +15,14 @@ import os
 import subprocess
 import sys
 
-L1_CRASHED = 75
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixturelib import L1_CRASHED, L1_RERUN_ENV  # noqa: E402
 
 
 def run(nested_host, fixtures, command):
     env = dict(os.environ)
-    env.pop("VIREO_L1_RERUN", None)
+    env.pop(L1_RERUN_ENV, None)
     p = subprocess.run([sys.executable, nested_host, "--fixtures", fixtures, "--timeout", "180",
                         "--command", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        env=env, timeout=600)

@@ -79,10 +79,10 @@ static gboolean on_cancel(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void call(struct server *s, unsigned timeout_ms, GCancellable *cancel, struct call *c)
+static void call(const char *path, unsigned timeout_ms, GCancellable *cancel, struct call *c)
 {
 	c->loop = g_main_loop_new(NULL, FALSE);
-	worker_link_call_timeout(s->path, "status", timeout_ms, cancel, on_done, c);
+	worker_link_call_timeout(path, "status", timeout_ms, cancel, on_done, c);
 	g_main_loop_run(c->loop);
 	g_main_loop_unref(c->loop);
 }
@@ -92,7 +92,7 @@ static void test_reply(void)
 	struct server s;
 	struct call c = { 0 };
 	server_start(&s, "ok state=running\n");
-	call(&s, 5000, NULL, &c);
+	call(s.path, 5000, NULL, &c);
 	g_assert_no_error(c.error);
 	g_assert_cmpstr(c.reply, ==, "ok state=running");
 	g_free(c.reply);
@@ -104,7 +104,7 @@ static void test_timeout(void)
 	struct server s;
 	struct call c = { 0 };
 	server_start(&s, NULL);
-	call(&s, 200, NULL, &c);
+	call(s.path, 200, NULL, &c);
 	g_assert_null(c.reply);
 	g_assert_error(c.error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
 	g_assert_nonnull(strstr(c.error->message, "did not answer within 200 ms"));
@@ -119,7 +119,7 @@ static void test_caller_cancel(void)
 	server_start(&s, NULL);
 	g_autoptr(GCancellable) cancel = g_cancellable_new();
 	g_timeout_add(100, on_cancel, cancel);
-	call(&s, 5000, cancel, &c);
+	call(s.path, 5000, cancel, &c);
 	g_assert_null(c.reply);
 	g_assert_error(c.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 	g_error_free(c.error);
@@ -129,10 +129,7 @@ static void test_caller_cancel(void)
 static void test_no_worker(void)
 {
 	struct call c = { 0 };
-	c.loop = g_main_loop_new(NULL, FALSE);
-	worker_link_call_timeout("/nonexistent/vireo/control", "status", 5000, NULL, on_done, &c);
-	g_main_loop_run(c.loop);
-	g_main_loop_unref(c.loop);
+	call("/nonexistent/vireo/control", 5000, NULL, &c);
 	g_assert_null(c.reply);
 	g_assert_nonnull(c.error);
 	g_assert_false(g_error_matches(c.error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
