@@ -3,8 +3,8 @@
 set -euo pipefail
 
 packages=(
-	# build
-	gcc clang meson ninja-build pkg-config python3
+	# build; groff-base checks the man pages
+	gcc clang meson ninja-build pkg-config python3 groff-base
 	# Linux's evdev key codes (linux/input-event-codes.h) for the keyboard's table
 	linux-libc-dev
 	libglib2.0-dev libglib2.0-bin
@@ -21,6 +21,8 @@ packages=(
 	gvncviewer
 	# vireo-connect, the console viewer: SDL2, SDL2_ttf and its font
 	libsdl2-dev libsdl2-ttf-dev fonts-dejavu-core
+	# tests: the pointer the X server shows (XFixes)
+	libxfixes-dev
 	# tests: the viewer in a real X server, driven and screenshotted
 	xvfb xauth xdotool x11-utils imagemagick xclip
 	# vireo, the manager: GTK 4, libadwaita, its SVG icons; its data files'

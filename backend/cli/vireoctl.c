@@ -5,6 +5,7 @@
  * status: 0 done, 1 the request failed (the message says why), 2 bad usage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <locale.h>
 #include <stdio.h>
@@ -16,11 +17,14 @@
 
 #include "vireo-config.h"
 #include "vireo-dbus.h"
+#include "serial_term.h"
 
 #define BUS_NAME    "org.vireo.Vireo1"
 #define OBJECT_PATH "/org/vireo/Vireo1"
 /* Starting and stopping wait for the guest: longer than D-Bus's 25 s. */
 #define CALL_TIMEOUT_MS (120 * 1000)
+/* From a pipe: how long the guest's answer is awaited once stdin ended. */
+#define CONSOLE_LINGER_MS 2000
 
 static const char usage_text[] =
 	"Usage: vireoctl COMMAND [ARGS] [--json]\n"
@@ -377,21 +381,30 @@ static int cmd_set(VireoManager *m, int argc, char **argv)
 struct waiter {
 	GMainLoop *loop;
 	const char *want;
-	bool reached;
+	bool reached, failed;
+	guint timeout;
 };
 
+/* Failed does not pass by itself: waiting on for another state would only
+ * hide the reason until the timeout. */
 static void on_state_changed(GObject *obj, GParamSpec *ps, gpointer data)
 {
 	struct waiter *w = data;
-	if (g_str_equal(vireo_machine_get_state(VIREO_MACHINE(obj)), w->want)) {
+	const char *now = vireo_machine_get_state(VIREO_MACHINE(obj));
+	if (g_str_equal(now, w->want))
 		w->reached = true;
-		g_main_loop_quit(w->loop);
-	}
+	else if (g_str_equal(now, "Failed"))
+		w->failed = true;
+	else
+		return;
+	g_main_loop_quit(w->loop);
 }
 
 static gboolean on_wait_timeout(gpointer data)
 {
-	g_main_loop_quit(data);
+	struct waiter *w = data;
+	w->timeout = 0;
+	g_main_loop_quit(w->loop);
 	return G_SOURCE_REMOVE;
 }
 
@@ -399,19 +412,22 @@ static int wait_state(VireoMachine *vm, const char *want, unsigned timeout_s)
 {
 	struct waiter w = { .loop = g_main_loop_new(NULL, FALSE), .want = want };
 	gulong id = g_signal_connect(vm, "notify::state", G_CALLBACK(on_state_changed), &w);
-	guint t = g_timeout_add_seconds(timeout_s, on_wait_timeout, w.loop);
+	w.timeout = g_timeout_add_seconds(timeout_s, on_wait_timeout, &w);
 	on_state_changed(G_OBJECT(vm), NULL, &w);
-	if (!w.reached)
+	if (!w.reached && !w.failed)
 		g_main_loop_run(w.loop);
 	g_signal_handler_disconnect(vm, id);
-	if (!w.reached)
-		g_source_remove(t);
+	if (w.timeout)
+		g_source_remove(w.timeout);
 	g_main_loop_unref(w.loop);
-	if (!w.reached)
-		return fail("VM \"%s\" is %s%s%s, not %s, after %u s", vireo_machine_get_name(vm),
-			    vireo_machine_get_state(vm), *vireo_machine_get_state_reason(vm) ? " (" : "",
-			    vireo_machine_get_state_reason(vm), want, timeout_s);
-	return 0;
+	if (w.reached)
+		return 0;
+	const char *reason = vireo_machine_get_state_reason(vm);
+	g_autofree char *why = *reason ? g_strdup_printf(" (%s)", reason) : g_strdup("");
+	if (w.failed)
+		return fail("VM \"%s\" is Failed%s, not %s", vireo_machine_get_name(vm), why, want);
+	return fail("VM \"%s\" is %s%s, not %s, after %u s", vireo_machine_get_name(vm), vireo_machine_get_state(vm),
+		    why, want, timeout_s);
 }
 
 static bool take_timeout(int *argc, char **argv, unsigned *out)
@@ -528,17 +544,28 @@ static int cmd_console(VireoManager *m, int argc, char **argv)
 	if (!*sock)
 		return fail("VM \"%s\" is %s: it has no console now", vireo_machine_get_name(vm),
 			    vireo_machine_get_state(vm));
-	g_autofree char *addr = g_strconcat("UNIX-CONNECT:", sock, NULL);
-	g_printerr("vireoctl: the console of \"%s\"; Ctrl-] ends it\n", vireo_machine_get_name(vm));
-	if (isatty(STDIN_FILENO))
-		execlp("socat", "socat", "-,raw,echo=0,escape=0x1d", addr, (char *)NULL);
-	else
-		execlp("socat", "socat", "-", addr, (char *)NULL);
-	return fail("cannot run socat (Debian package socat) for the console: %s", g_strerror(errno));
+	bool tty = isatty(STDIN_FILENO);
+	if (tty)
+		g_printerr("vireoctl: the console of \"%s\"; Ctrl-] ends it\n", vireo_machine_get_name(vm));
+	enum serial_term_end end;
+	if (serial_term_run(sock, CONSOLE_LINGER_MS, &end, &e) < 0)
+		return fail("the console of \"%s\": %s", vireo_machine_get_name(vm), e->message);
+	if (end == SERIAL_TERM_CLOSED)
+		g_printerr("%svireoctl: the console of \"%s\" closed: the VM stopped, or another console took it\n",
+			   tty ? "\r\n" : "",
+			   vireo_machine_get_name(vm));
+	else if (tty)
+		g_printerr("\r\n");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	/* A closed stdin, stdout or stderr would be taken by the next socket
+	 * (the bus, a console): guest output would go there. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			return 1;
 	setlocale(LC_ALL, "");
 	/* --json anywhere. */
 	int n = 1;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,9 +235,73 @@ static void vcpu_report_internal_error(struct vcpu *v)
 	partition_request_stop(v->p, PARTITION_STOP_INTERNAL_ERROR, detail);
 }
 
+static const char *vcpu_exit_name(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_IO: return "port I/O";
+	case KVM_EXIT_MMIO: return "MMIO";
+	case KVM_EXIT_X86_RDMSR: return "MSR read";
+	case KVM_EXIT_X86_WRMSR: return "MSR write";
+	case KVM_EXIT_INTR: return "signal";
+	default: return "other";
+	}
+}
+
+/* Where the guest was when it triple-faulted: the registers that tell a
+ * broken stack, page table or descriptor table apart, in the log. AMD's KVM
+ * resets the vCPU before it reports the fault, so there they are only the
+ * reset state; the exit before it still says how far the guest got. */
+static void vcpu_report_triple_fault(struct vcpu *v)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	if (v->exits == 0)
+		fprintf(stderr, "vireo-worker: vCPU %u triple-faulted after 0 exits\n", v->index);
+	else
+		fprintf(stderr, "vireo-worker: vCPU %u triple-faulted after %" PRIu64 " exits; the last before it: %s %s 0x%" PRIx64 "\n",
+			v->index, v->exits, vcpu_exit_name(v->last_exit), v->last_write ? "write" : "read", v->last_where);
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0 && ioctl(v->fd, KVM_GET_SREGS, &s) == 0)
+		fprintf(stderr, "vireo-worker: vCPU %u registers%s: rip 0x%llx rsp 0x%llx rflags 0x%llx cs 0x%x "
+			"ss 0x%x cr0 0x%llx cr2 0x%llx cr3 0x%llx cr4 0x%llx efer 0x%llx idt 0x%llx/%u gdt 0x%llx/%u "
+			"tr 0x%x\n", v->index,
+			r.rip == 0xfff0 && s.cs.selector == 0xf000 ? " (the reset state: KVM reset the vCPU)" : "",
+			(unsigned long long)r.rip, (unsigned long long)r.rsp,
+			(unsigned long long)r.rflags, s.cs.selector, s.ss.selector, (unsigned long long)s.cr0,
+			(unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+			(unsigned long long)s.efer, (unsigned long long)s.idt.base, s.idt.limit,
+			(unsigned long long)s.gdt.base, s.gdt.limit, s.tr.selector);
+	partition_request_stop(v->p, PARTITION_STOP_TRIPLE_FAULT, "the guest triple-faulted");
+}
+
+static void vcpu_note_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	v->exits++;
+	v->last_exit = run->exit_reason;
+	v->last_where = 0;
+	v->last_write = false;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		v->last_where = run->io.port;
+		v->last_write = run->io.direction == KVM_EXIT_IO_OUT;
+		break;
+	case KVM_EXIT_MMIO:
+		v->last_where = run->mmio.phys_addr;
+		v->last_write = run->mmio.is_write;
+		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		v->last_where = run->msr.index;
+		v->last_write = run->exit_reason == KVM_EXIT_X86_WRMSR;
+		break;
+	}
+}
+
 /* One exit of KVM_RUN, handled. */
 static void vcpu_dispatch(struct vcpu *v)
 {
+	if (v->run->exit_reason != KVM_EXIT_SHUTDOWN)
+		vcpu_note_exit(v);
 	switch (v->run->exit_reason) {
 	case KVM_EXIT_IO:
 		vcpu_handle_io(v);
@@ -251,7 +316,7 @@ static void vcpu_dispatch(struct vcpu *v)
 		vcpu_handle_msr(v, true);
 		break;
 	case KVM_EXIT_SHUTDOWN:
-		partition_request_stop(v->p, PARTITION_STOP_TRIPLE_FAULT, "the guest triple-faulted");
+		vcpu_report_triple_fault(v);
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
 		vcpu_report_internal_error(v);

@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "vm.h"
+#include "proc_threads.h"
 #include "worker_link.h"
 
 /* How often a running VM's numbers are read (CPU, memory, heartbeat). */
@@ -27,6 +28,10 @@
 #define VM_PROGRESS_PREFIX  "emulated host: "
 #define VM_PROGRESS_TAIL_BYTES 8192u
 #define VM_START_POLL_MS    100u
+/* An emulated host that is up (L1 said HELLO) and then says nothing more
+ * for this long is started once more: QEMU's L1 was seen to stop answering
+ * about once in a hundred starts, cause unknown (see vm_restart_emulated). */
+#define VM_START_EMULATED_QUIET_MS 60000u
 /* Shut Down's default patience, per step (guest, then power button). */
 #define VM_SHUTDOWN_DEFAULT_S 120u
 #define VM_SHUTDOWN_MAX_S     3600u
@@ -56,6 +61,9 @@ struct vm {
 	gint64 start_deadline;
 	GDBusMethodInvocation *start_call;   /* Start waits for Running or a failure */
 	unsigned stop_phase;         /* Shut Down: 1 the guest, 2 the power button, 3 turned off */
+	bool start_stall_logged;     /* this Start's unanswered poll is in the log already */
+	bool start_retried;          /* this Start ran its emulated host a second time */
+	gint64 progress_at;          /* when the emulated host's progress line last changed */
 	unsigned stop_timeout_s;
 	bool turning_off;            /* the host asked for the stop */
 	uint64_t cpu_ticks;
@@ -271,18 +279,13 @@ static gboolean vm_on_pidfd(gint fd, GIOCondition cond, gpointer data)
 static bool vm_read_proc(pid_t pid, uint64_t *ticks, uint64_t *rss)
 {
 	char path[64];
-	g_autofree char *stat = NULL, *status = NULL;
+	g_autofree char *status = NULL;
+	char state;
+	guint64 t;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!g_file_get_contents(path, &stat, NULL, NULL))
+	if (!proc_stat(path, &t, &state))
 		return false;
-	/* Fields after the command name, which may hold spaces: its last ')'. */
-	const char *p = strrchr(stat, ')');
-	if (!p)
-		return false;
-	g_auto(GStrv) f = g_strsplit(p + 2, " ", 16);
-	if (g_strv_length(f) < 13)
-		return false;
-	*ticks = g_ascii_strtoull(f[11], NULL, 10) + g_ascii_strtoull(f[12], NULL, 10);
+	*ticks = t;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	*rss = 0;
 	if (g_file_get_contents(path, &status, NULL, NULL)) {
@@ -300,12 +303,7 @@ static bool vm_read_usage(struct vm *vm, uint64_t *ticks, uint64_t *rss)
 		return false;
 	if (!vm->svc->emulated)
 		return true;
-	char path[64];
-	g_autofree char *kids = NULL;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)vm->pid, (int)vm->pid);
-	if (!g_file_get_contents(path, &kids, NULL, NULL))
-		return true;
-	g_auto(GStrv) pids = g_strsplit(g_strstrip(kids), " ", 8);
+	g_auto(GStrv) pids = proc_children(vm->pid);
 	for (char **p = pids; *p && **p; p++) {
 		uint64_t t, r;
 		if (vm_read_proc((pid_t)g_ascii_strtoll(*p, NULL, 10), &t, &r)) {
@@ -457,8 +455,82 @@ static bool vm_emulated_progress(struct vm *vm)
 		return false;
 	g_free(vm->progress);
 	vm->progress = g_utf8_make_valid(text, -1);
+	vm->progress_at = g_get_monotonic_time();
 	vireo_machine_set_state_reason(vm->iface, vm->progress);
 	return true;
+}
+
+/* A line of vireod's own into the VM's log (after the worker's), and on stderr. */
+static void vm_log_line(struct vm *vm, const char *line)
+{
+	int fd = open(vm->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, line, strlen(line));
+		close(fd);
+	}
+	g_printerr("%s", line);
+}
+
+/* A Start inside the emulated host that was never answered: vireo-emuhost
+ * answers "emuhost status" itself, so its counters say whether the way to
+ * the worker stopped on this host, in the mux, or inside L1. Into the log,
+ * where the failure is read. */
+static void vm_log_emuhost_state(struct vm *vm, const char *last)
+{
+	g_autoptr(GError) e = NULL;
+	g_autofree char *st = worker_link_call_sync(vm->control_path, "emuhost status", 3000, &e);
+	/* And QEMU itself (vireo-emuhost's child): all its threads asleep is an
+	 * emulated host that stopped. */
+	g_auto(GStrv) kids = vm->pid ? proc_children(vm->pid) : g_new0(char *, 1);
+	pid_t qemu = kids[0] ? (pid_t)g_ascii_strtoll(kids[0], NULL, 10) : 0;
+	g_autofree char *threads = qemu > 0 ? proc_threads_describe(qemu, 1000) : NULL;
+	g_autofree char *line = g_strdup_printf("vireod: VM \"%s\": Start not answered (last: %s); vireo-emuhost: %s;"
+						" QEMU %s\n", vm->cfg.name, last ? last : "?", st ? st : e->message,
+						threads ? threads : "?");
+	vm_log_line(vm, line);
+}
+
+/* Up (HELLO came), then nothing new for VM_START_EMULATED_QUIET_MS, the
+ * first time in this Start. */
+static bool vm_emulated_quiet(struct vm *vm)
+{
+	if (vm->start_retried || !vm->progress)
+		return false;
+	if (!g_str_has_prefix(vm->progress, "emulated host: L1 is up") &&
+	    !g_str_has_prefix(vm->progress, "emulated host: the worker is up"))
+		return false;
+	return g_get_monotonic_time() - vm->progress_at > (gint64)VM_START_EMULATED_QUIET_MS * 1000;
+}
+
+static bool vm_spawn(struct vm *vm, bool keep_log, GError **error);
+
+/* The emulated host stopped answering while the VM started: once per
+ * Start, it goes and another is started, the same way (a saved state is
+ * kept until the VM runs, so a restore is tried again too). What both
+ * looked like stays in the log. */
+static void vm_restart_emulated(struct vm *vm)
+{
+	vm->start_retried = true;
+	vm_log_emuhost_state(vm, "nothing new from the emulated host for 60 s");
+	g_autofree char *line = g_strdup_printf("vireod: VM \"%s\": its emulated host stopped answering for %u s: "
+						"starting it again\n", vm->cfg.name, VM_START_EMULATED_QUIET_MS / 1000);
+	vm_log_line(vm, line);
+	if (vm->cancel) {
+		g_cancellable_cancel(vm->cancel);
+		g_clear_object(&vm->cancel);
+	}
+	/* Its exit is not ours any more (vm_on_worker_exit tells by vm->proc);
+	 * its QEMU dies with it (PR_SET_PDEATHSIG). */
+	if (vm->proc) {
+		g_subprocess_force_exit(vm->proc);
+		g_clear_object(&vm->proc);
+	}
+	g_autoptr(GError) e = NULL;
+	if (!vm_spawn(vm, true, &e)) {
+		vm_worker_gone(vm, VM_FAILED, e->message);
+		return;
+	}
+	vireo_machine_set_state_reason(vm->iface, "emulated host: it stopped answering; starting it again");
 }
 
 static gboolean vm_check_ready(gpointer data)
@@ -490,15 +562,25 @@ static void vm_on_ready_reply(GObject *src, GAsyncResult *res, gpointer data)
 				vm->start_call = NULL;
 			}
 		} else if (vm->svc->emulated && vm_emulated_progress(vm)) {
+			vm->start_stall_logged = false;
 			vm->start_deadline = g_get_monotonic_time() + (gint64)VM_START_EMULATED_STEP_MS * 1000;
 			vm->start_timer = g_timeout_add(VM_START_POLL_MS, vm_check_ready, vm);
+		} else if (vm->svc->emulated && vm_emulated_quiet(vm)) {
+			vm_restart_emulated(vm);
 		} else if (g_get_monotonic_time() > vm->start_deadline) {
 			g_autofree char *why = g_strdup_printf("the worker did not answer within %u s",
 							       (vm->svc->emulated ? VM_START_EMULATED_STEP_MS : VM_START_TIMEOUT_MS) / 1000);
+			if (vm->svc->emulated)
+				vm_log_emuhost_state(vm, e ? e->message : reply);
 			if (vm->proc)
 				g_subprocess_force_exit(vm->proc);
 			vm_worker_gone(vm, VM_FAILED, why);
 		} else {
+			/* The first poll the worker let time out: what the emulated host looks like then. */
+			if (vm->svc->emulated && !vm->start_stall_logged && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+				vm->start_stall_logged = true;
+				vm_log_emuhost_state(vm, e->message);
+			}
 			vm->start_timer = g_timeout_add(VM_START_POLL_MS, vm_check_ready, vm);
 		}
 	}
@@ -576,7 +658,7 @@ static GPtrArray *vm_worker_argv(struct vm *vm, GError **error)
 	return a;
 }
 
-static bool vm_spawn(struct vm *vm, GError **error)
+static bool vm_spawn(struct vm *vm, bool keep_log, GError **error)
 {
 	if (vm->svc->host.cls != HOST_KVM_HARDWARE && !vm->svc->emulated) {
 		g_set_error(error, VIREO_ERROR, VIREO_ERROR_NOT_SUPPORTED, "VM \"%s\" cannot start on this host: %s",
@@ -595,15 +677,19 @@ static bool vm_spawn(struct vm *vm, GError **error)
 	g_autoptr(GPtrArray) argv = vm_worker_argv(vm, error);
 	if (!argv)
 		return false;
-	/* The launcher opens the log without truncating it: a new start's log
-	 * must not end with the last one's lines. */
-	int logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd >= 0)
-		close(logfd);
+	/* A file, not a pipe: the worker must not die of SIGPIPE when vireod
+	 * goes. A new start's log begins empty; a second run of the same Start
+	 * (an emulated host started again) goes on after the first's lines. */
+	int logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_APPEND | (keep_log ? 0 : O_TRUNC) | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		int err = errno;
+		g_set_error(error, VIREO_ERROR, VIREO_ERROR_FAILED, "VM \"%s\": its log %s: %s", vm->cfg.name,
+			    vm->log_path, g_strerror(err));
+		return false;
+	}
 	g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
 	g_subprocess_launcher_set_stdin_file_path(l, "/dev/null");
-	/* A file, not a pipe: the worker must not die of SIGPIPE when vireod goes. */
-	g_subprocess_launcher_set_stdout_file_path(l, vm->log_path);
+	g_subprocess_launcher_take_stdout_fd(l, logfd);
 	g_subprocess_launcher_set_child_setup(l, vm_child_setup, NULL, NULL);
 	g_autoptr(GError) e = NULL;
 	GSubprocess *p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata, &e);
@@ -620,6 +706,7 @@ static bool vm_spawn(struct vm *vm, GError **error)
 	g_subprocess_wait_async(p, NULL, vm_on_worker_exit, vm_ref(vm));
 	vm->start_deadline = g_get_monotonic_time() +
 			     (gint64)(vm->svc->emulated ? VM_START_EMULATED_STEP_MS : VM_START_TIMEOUT_MS) * 1000;
+	vm->start_stall_logged = false;
 	g_clear_pointer(&vm->progress, g_free);
 	vm_set_state(vm, VM_STARTING, vm->svc->emulated ? "starting its emulated host" : NULL);
 	vm->start_timer = g_timeout_add(VM_START_POLL_MS, vm_check_ready, vm);
@@ -640,7 +727,8 @@ static gboolean vm_on_start(VireoMachine *iface, GDBusMethodInvocation *inv, gpo
 		return TRUE;
 	}
 	GError *e = NULL;
-	if (!vm_spawn(vm, &e)) {
+	vm->start_retried = false;
+	if (!vm_spawn(vm, false, &e)) {
 		g_dbus_method_invocation_take_error(inv, e);
 		return TRUE;
 	}
@@ -830,8 +918,12 @@ static void vm_on_reset_done(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct vm_call *c = data;
 	g_autofree char *reply = vm_command_finish(c, res);
-	if (reply)
+	if (reply) {
+		/* As Hyper-V counts it: a reset guest's uptime starts again. */
+		if (c->vm->running_since)
+			c->vm->running_since = g_get_monotonic_time();
 		g_dbus_method_invocation_return_value(c->inv, NULL);
+	}
 	vm_call_free(c);
 }
 

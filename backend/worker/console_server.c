@@ -64,6 +64,7 @@ struct console_client {
 	uint32_t frame_sent, frame_acked;
 	/* Keys this viewer holds down: let go when it leaves. */
 	uint8_t keys_down[CONSOLE_KEY_CODE_MAX / 8 + 1];
+	bool leaving;                 /* hung up: only its last words are read */
 };
 
 struct console_server {
@@ -348,10 +349,24 @@ static void console_client_update_stats(struct console_client *cl)
 		cl->cs->stats.buffered_max = held;
 }
 
+static bool console_client_read(struct console_client *cl);
+
+/* The viewer hung up while we wrote to it: what it sent before it went
+ * (keys typed just before it left) still counts, so that is read first.
+ * A write can see the hangup before the main loop sees the bytes. */
+static void console_client_gone(struct console_client *cl)
+{
+	cl->leaving = true;
+	if (console_client_read(cl))
+		console_client_drop(cl);
+}
+
 /* Writes until the socket is full or nothing is left to say; false when
- * the viewer is gone (and freed). */
+ * the viewer is gone (and freed), or going. */
 static bool console_client_flush(struct console_client *cl)
 {
+	if (cl->leaving)
+		return false;
 	for (;;) {
 		if (cl->out_pos == cl->out_len) {
 			cl->out_pos = cl->out_len = 0;
@@ -366,7 +381,7 @@ static bool console_client_flush(struct console_client *cl)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			console_client_drop(cl);
+			console_client_gone(cl);
 			return false;
 		}
 		if (with_fd) {
@@ -521,7 +536,8 @@ static bool console_client_read(struct console_client *cl)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return true;
-		if (n > 0 || mh.msg_controllen) {
+		/* A failed recvmsg leaves msg_controllen as it was: nothing came. */
+		if (n > 0 || (n == 0 && mh.msg_controllen)) {
 			bool fds = console_close_passed_fds(&mh) || (mh.msg_flags & MSG_CTRUNC);
 			if (fds) {
 				cl->cs->stats.fds_refused++;

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -78,6 +79,12 @@ struct agent {
 	bool worker_done;
 	int worker_status;
 	const char *init_log;
+	/* The port's health, for L1's console (its own way to the host's log):
+	 * a port that takes nothing, or says the host is not there, is what a
+	 * host that hears nothing from L1 wants to know. */
+	uint64_t port_in, port_out, port_hangups;
+	int64_t out_waiting_since;   /* 0: nothing waits to go out */
+	bool out_stuck_said;
 };
 
 static void agent_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -654,6 +661,31 @@ static void agent_send_exit(struct agent *a)
 	agent_say("%s", text);   /* agent_end sends it and waits for the host's hangup */
 }
 
+#define AGENT_PORT_STUCK_MS 10000
+
+/* Says on L1's console when the port has taken nothing for a while, and
+ * when it takes again. */
+static void agent_watch_port(struct agent *a)
+{
+	int64_t now = agent_now_ms();
+	if (!a->link.out_len) {
+		if (a->out_stuck_said)
+			agent_say("the port takes again (read %" PRIu64 ", wrote %" PRIu64 " bytes)", a->port_in,
+				  a->port_out);
+		a->out_waiting_since = 0;
+		a->out_stuck_said = false;
+		return;
+	}
+	if (!a->out_waiting_since)
+		a->out_waiting_since = now;
+	if (!a->out_stuck_said && now - a->out_waiting_since >= AGENT_PORT_STUCK_MS) {
+		a->out_stuck_said = true;
+		agent_say("the port has taken nothing for %d s: %zu bytes wait (read %" PRIu64 ", wrote %" PRIu64
+			  " bytes, %" PRIu64 " hangups)", AGENT_PORT_STUCK_MS / 1000, a->link.out_len, a->port_in,
+			  a->port_out, a->port_hangups);
+	}
+}
+
 static void agent_loop(struct agent *a)
 {
 	int64_t ready_deadline = agent_now_ms() + AGENT_READY_WAIT_MS;
@@ -708,12 +740,20 @@ static void agent_loop(struct agent *a)
 			agent_reap(a);
 		if (fds[2].revents)
 			agent_read_log(a);
-		if (fds[0].revents & POLLIN) {
+		if (fds[0].revents & (POLLIN | POLLHUP)) {
 			ssize_t r = read(a->port, buf, sizeof(buf));   /* non-blocking: nothing there is EAGAIN */
+			if (r > 0)
+				a->port_in += (uint64_t)r;
 			if (r > 0 && emuhost_link_feed(&a->link, buf, (size_t)r) < 0) {
 				agent_say("the host broke the mux protocol: %s", strerror(-a->link.error));
 				kill(a->worker, SIGKILL);
 			}
+			/* virtio_console reads 0 while QEMU says nobody holds the port's other end. */
+			if (r == 0 && a->port_hangups++ == 0)
+				agent_say("the port says the host is not connected (read %" PRIu64 ", wrote %" PRIu64 " bytes)",
+					  a->port_in, a->port_out);
+			if (r == 0)
+				usleep(50000);   /* the hangup stays: poll would return at once, for ever */
 		}
 		for (nfds_t i = 3; i < n; i++) {
 			unsigned ch = chan_of[i];
@@ -739,8 +779,11 @@ static void agent_loop(struct agent *a)
 			ssize_t w = write(a->port, a->link.out, a->link.out_len);
 			if (w <= 0)
 				break;
+			a->port_out += (uint64_t)w;
 			emuhost_link_written(&a->link, (size_t)w);
+			a->out_waiting_since = 0;
 		}
+		agent_watch_port(a);
 	}
 }
 

@@ -52,6 +52,7 @@ struct relay {
 	char *con_tail[EMUHOST_RELAY_CONSOLE_TAIL];
 	unsigned con_next;
 	uint64_t refused;
+	uint64_t mux_in, mux_out;    /* bytes: a link whose one way stops shows here */
 	struct emuhost_hooks hooks;  /* screenshot PATH, save DIR */
 	struct emuhost_result *res;
 	bool done;
@@ -318,10 +319,12 @@ static char *relay_local(void *opaque, const char *args)
 				       " channels=%u refused=%" G_GUINT64_FORMAT " messages=%" G_GUINT64_FORMAT
 				       " bad=%" G_GUINT64_FORMAT " unknown=%" G_GUINT64_FORMAT " stray=%" G_GUINT64_FORMAT
 				       " violations=%" G_GUINT64_FORMAT " screenshots=%" G_GUINT64_FORMAT
-				       " saves=%" G_GUINT64_FORMAT,
+				       " saves=%" G_GUINT64_FORMAT " mux_in=%" G_GUINT64_FORMAT " mux_out=%" G_GUINT64_FORMAT
+				       " queued=%zu",
 				       (int)r->cfg->qemu, r->cfg->l1_memory_mib, r->cfg->image_key,
 				       (relay_now_ms() - r->started_ms) / 1000, n, r->refused, s->messages, s->bad,
-				       s->unknown, s->stray, s->violations, r->hooks.shots, r->hooks.saves);
+				       s->unknown, s->stray, s->violations, r->hooks.shots, r->hooks.saves, r->mux_in,
+				       r->mux_out, r->link.out_len);
 	}
 	unsigned sig = 0;
 	if (g_str_equal(args, "kill-worker")) {
@@ -449,6 +452,7 @@ static bool relay_link_read(struct relay *r)
 		r->mux_eof = true;   /* QEMU is going: its exit says the rest */
 		return false;
 	}
+	r->mux_in += (uint64_t)n;
 	if (emuhost_link_feed(&r->link, buf, (size_t)n) < 0)
 		relay_finish(r, EMUHOST_END_FAILED, 1, "the emulated host broke the mux protocol (%s)",
 			     g_strerror(-r->link.error));
@@ -461,6 +465,7 @@ static void relay_link_write(struct relay *r)
 		ssize_t n = write(r->cfg->mux_fd, r->link.out, r->link.out_len);
 		if (n <= 0)
 			return;
+		r->mux_out += (uint64_t)n;
 		emuhost_link_written(&r->link, (size_t)n);
 	}
 }

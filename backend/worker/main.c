@@ -238,6 +238,15 @@ static gboolean worker_on_stop(gint fd, GIOCondition cond, gpointer data)
 	g_strlcpy(w->last_detail, p->stop_detail, sizeof(w->last_detail));
 	if (p->crash_text)
 		g_printerr("vireo-worker: VM %s: the guest reported a crash: %s\n", w->cfg.name, p->crash_text);
+	/* A guest that dies usually said why on its console, which nobody may
+	 * have been watching: keep that with the error. */
+	if (p->crash_text || w->last_stop == PARTITION_STOP_TRIPLE_FAULT ||
+	    w->last_stop == PARTITION_STOP_INTERNAL_ERROR) {
+		g_autofree char *tail = serial_last_lines(w->serial, 40);
+		if (tail)
+			g_printerr("vireo-worker: VM %s: the last of its serial console:\n%s\n"
+				   "vireo-worker: (end of the serial console)\n", w->cfg.name, tail);
+	}
 	if (w->timing && w->boots == 1) {
 		uint64_t first = atomic_load(&p->first_run_ns);
 		g_printerr("vireo-worker: timing start_to_first_kvm_run_us=%" G_GUINT64_FORMAT

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "guest_text.h"
 #include "serial.h"
 #include "unixsock.h"
 
@@ -242,6 +243,18 @@ void serial_detach(struct serial *s)
 	s->input = NULL;
 	s->escape = NULL;
 	g_byte_array_set_size(s->pending_in, 0);
+}
+
+char *serial_last_lines(struct serial *s, unsigned max_lines)
+{
+	if (s->kind != SERIAL_UNIX)
+		return NULL;
+	g_mutex_lock(&s->lock);
+	char *t = guest_text_tail(s->backlog->data, s->backlog->len, max_lines, 4096);
+	g_mutex_unlock(&s->lock);
+	if (!*t)
+		g_clear_pointer(&t, g_free);
+	return t;
 }
 
 void serial_close(struct serial *s)

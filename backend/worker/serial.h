@@ -29,3 +29,7 @@ const struct chardev_sink *serial_sink(struct serial *s);
 void serial_attach(struct serial *s, serial_input_fn input, serial_escape_fn escape, void *opaque);
 /* Stops feeding the (about to be destroyed) UART; output is kept. */
 void serial_detach(struct serial *s);
+/* The last max_lines lines the guest wrote (at most about 4 KiB), for an
+ * error report: NULL where the output went to stdio or a file already, or
+ * there was none. Control bytes are dropped and the text made UTF-8. */
+char *serial_last_lines(struct serial *s, unsigned max_lines);

@@ -40,10 +40,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(os.path.dirname(HERE), "guest")
 sys.dont_write_bytecode = True
 sys.path.insert(0, GUEST)
-from fixturelib import L1_CRASHED, FixtureError, choose_kvm_path, ldd_closure, run_main  # noqa: E402
+from fixturelib import L1_CRASHED, FixtureError, L2CrashWatch, choose_kvm_path, ldd_closure, run_main, worker_logs_on_failure_sh  # noqa: E402
 
 P = "run-gui"
 SCREEN = "1280x900x24"
+# The test's folder in L1 (its VMs' logs are under run/vireo/ID/).
+L1_GUI_HOME = "/tmp/gui-home"
 # The session both places give the test: an X11 GTK with no GL (the nested
 # host has none), the test accessibility backend, English strings.
 GTK_ENV = {
@@ -214,6 +216,7 @@ def sanitizer_env(env):
 def run_nested(a, rest, why):
     say(f"inside the nested test host ({why})")
     nh = load_nested_host()
+    watch = L2CrashWatch(P)
     demo = os.path.abspath(a.fixtures)
     for f in ("vmlinuz", "guest.cpio.gz"):
         if not os.path.exists(os.path.join(demo, f)):
@@ -251,7 +254,7 @@ def run_nested(a, rest, why):
                     "CONSOLE_CLIENT": "/vireo/bin/vireo-console-client",
                     "VIREO_SCREENSHOT_DIR": "/vireo/out/screenshots", "GSETTINGS_SCHEMA_DIR": "/vireo/schemas",
                     "XDG_DATA_DIRS": "/usr/share", "VIREO_GUI_NEED_GUEST": "1", "VIREO_GUI_EXPECT_EMULATED": "0",
-                    "VIREO_GUI_TIMEOUT_S": str(a.step_timeout)})
+                    "VIREO_GUI_TIMEOUT_S": str(a.step_timeout), "VIREO_GUI_HOME": L1_GUI_HOME})
         sanitizer_env(env)
         test = "/vireo/bin/" + os.path.basename(a.test)
         job = "\n".join(
@@ -265,11 +268,13 @@ def run_nested(a, rest, why):
              "i=0; while [ ! -S /tmp/.X11-unix/X1 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done",
              "[ -S /tmp/.X11-unix/X1 ] || { echo 'run-gui: Xvfb did not start:'; cat /tmp/xvfb.log; exit 125; }",
              f"{shlex.quote(test)} " + " ".join(shlex.quote(x) for x in rest),
-             "rc=$?", "[ $rc = 0 ] || tail -20 /tmp/xvfb.log", "exit $rc"]) + "\n"
+             "rc=$?", "[ $rc = 0 ] || tail -20 /tmp/xvfb.log"] +
+            worker_logs_on_failure_sh(f"{L1_GUI_HOME}/run/vireo/*/worker.log") + ["exit $rc"]) + "\n"
         carry = nh.expand_carry(exes, files)
         initrd = nh.build_l1_initramfs(demo, carry, job)
         try:
-            res = nh.run_l1(demo, initrd, a.timeout, log=a.log, cpus=a.l1_cpus, outdir=os.path.dirname(a.shots))
+            res = nh.run_l1(demo, initrd, a.timeout, log=a.log, cpus=a.l1_cpus, outdir=os.path.dirname(a.shots),
+                            on_line=watch.on_line)
         finally:
             os.unlink(initrd)
     finally:
@@ -285,7 +290,7 @@ def run_nested(a, rest, why):
     if res.job_rc is None:
         say("L1 ended without the test's exit status")
         return 125
-    return res.job_rc
+    return watch.verdict(res.job_rc)
 
 
 def main():

@@ -26,9 +26,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(os.path.dirname(HERE), "guest")
 sys.path.insert(0, GUEST)
-from fixturelib import choose_kvm_path  # noqa: E402
+from fixturelib import choose_kvm_path, qemu_microvm_args, qemu_microvm_carry  # noqa: E402
 
-QEMU_DATA = ["qboot.rom", "bios-microvm.bin", "linuxboot_dma.bin", "kvmvapic.bin"]
 CMDLINE = "console=ttyS0 quiet vireo.scenario=boot"
 
 
@@ -37,10 +36,7 @@ def job_script(a, worker, bench_run, qemu, kernel, initrd):
     common = f"--kernel {kernel} --initrd {initrd} --memory {a.memory} --cpus {a.cpus}"
     ours = (f"{bench_run} --label ours -- {worker} {common} --cmdline {shlex.quote(CMDLINE)} "
             f"--serial stdio --timing")
-    peer_args = (f"-M microvm,x-option-roms=off,rtc=on,acpi=on,pit=on,pic=on,isa-serial=on,memory-backend=ram "
-                 f"-object memory-backend-memfd,id=ram,size={a.memory} -accel kvm -cpu host -smp {a.cpus} "
-                 f"-m {a.memory} -L /usr/share/qemu -nodefaults -no-user-config -display none -serial stdio -no-reboot "
-                 f"-kernel {kernel} -initrd {initrd} -append {shlex.quote(CMDLINE)}")
+    peer_args = qemu_microvm_args(a.memory, a.cpus, kernel, initrd, CMDLINE, "stdio")
     peer = f"{bench_run} --label peer -- {qemu} {peer_args}"
     peer_traced = f"{bench_run} --label peer-traced -- {qemu} {peer_args} -msg timestamp=on -trace kvm_run_exit"
     lines = ["set -u", f"for r in $(seq {a.rounds}); do", f"  {ours}", f"  {peer}", f"  {peer_traced}", "done"]
@@ -96,12 +92,7 @@ def main():
         cmd = [sys.executable, os.path.join(GUEST, "nested-host.py"), "--fixtures", a.fixtures,
                "--exe", a.worker, "--exe", a.bench_run, "--exe", qemu,
                "--file", kernel, "--file", initrd, "--command", script,
-               "--timeout", str(120 + 90 * a.rounds), "--l1-cpus", "1"]
-        for f in QEMU_DATA:
-            p = os.path.join("/usr/share/qemu", f)
-            if os.path.exists(p):
-                # Debian's firmware names are symlinks: carry the real file under the name QEMU asks for.
-                cmd += ["--file", f"{os.path.realpath(p)}:{p}"]
+               "--timeout", str(120 + 90 * a.rounds), "--l1-cpus", "1"] + qemu_microvm_carry()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         out = proc.stdout
         if proc.returncode:

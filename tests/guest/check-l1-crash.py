@@ -7,7 +7,9 @@ and only then.
 
 1. A job that crashes L1's kernel (SysRq c) must end with status 75 after
    exactly two boots, naming the crash both times.
-2. A job that fails by itself (exit 3) must end with 3 after one boot: a
+2. A job that resets L1 without a word (SysRq b) must end the same way,
+   naming the reset both times.
+3. A job that fails by itself (exit 3) must end with 3 after one boot: a
    test's own failure is never retried.
 """
 
@@ -44,6 +46,12 @@ def main():
             errors.append(f"a crashing L1's output lacks '{want}'")
     if "sysrq" not in out.lower():
         errors.append("the crash report does not show the SysRq crash that caused it")
+    rc, out, boots = run(nested_host, fixtures, "echo b > /proc/sysrq-trigger; sleep 30; exit 0")
+    print(out)
+    if (rc, boots) != (L1_CRASHED, 2):
+        errors.append(f"an L1 that reset itself: status {rc} after {boots} boot(s) (want {L1_CRASHED} after 2)")
+    if out.count("L1 reset itself with no crash report") != 2:
+        errors.append("an L1 that reset itself was not named so on both runs")
     rc, out, boots = run(nested_host, fixtures, "exit 3")
     print(out)
     if rc != 3 or boots != 1 or "RERUN" in out:
@@ -51,7 +59,7 @@ def main():
     for e in errors:
         print(f"check-l1-crash: FAILED: {e}", flush=True)
     if not errors:
-        print("check-l1-crash: PASSED: L1 crashes are rerun once and reported; job failures are not rerun")
+        print("check-l1-crash: PASSED: L1 crashes and resets are rerun once and reported; job failures are not rerun")
     return 1 if errors else 0
 
 

@@ -56,6 +56,11 @@ reboot_now() {
 orderly_shutdown() {
 	exec </dev/null >>/dev/console 2>&1
 	result shutdown "$1"
+	# The stubborn scenario plays a guest that will not go.
+	if [ -e /tmp/vireo-ignore-shutdown ]; then
+		result shutdown_ignored "$1"
+		exit 0
+	fi
 	result shutdown_parent "$(cat "/proc/$PPID/comm" 2>/dev/null)"
 	_req=$(dmesg | sed -n 's/.*hv_utils: \(.* request received - graceful .*\)/\1/p' | tail -n 1)
 	[ -n "$_req" ] && echo "VIREO-LOG hv_utils: $_req" >> "$VIREO_OUT"

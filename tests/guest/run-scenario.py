@@ -93,7 +93,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from fixturelib import L1_CRASHED, FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
+from fixturelib import L1_CRASHED, L2_QUIET, L2_QUIET_S, FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
 import fbpattern  # noqa: E402
 
 P = "harness"
@@ -158,11 +158,14 @@ class Console:
         self.cond = threading.Condition()
         self.guest_uptime_at_init = []
         self.hidden = 0
+        self.last_line_t = None     # when the console last said anything (seconds since t0)
 
     def mark(self, name, t):
         self.marks.setdefault(name, t)
 
     def feed(self, text, t, host=False):
+        if not host:
+            self.last_line_t = t
         with self.cond:
             self._feed(text, t, host)
             self.cond.notify_all()
@@ -866,10 +869,16 @@ def run_nested(args, con, t0):
     say(f"booting L1 (QEMU TCG with emulated AMD-V; timeout {args.timeout:.0f} s)")
     t_l1 = time.monotonic()
     res = None
+
+    def quiet_for_good(now):
+        # A guest silent this long never spoke again in any run seen: stop
+        # here, so that the rerun still fits in the test's own time.
+        return con.last_line_t is not None and now - t0 - con.last_line_t >= L2_QUIET_S
+
     try:
         res = nh.run_l1(args.fixtures, l1rd, args.timeout, log=args.log, echo=False,
                         on_line=lambda text, t: con.feed(text, t + (t_l1 - t0)),
-                        cpus=args.l1_cpus, memory=args.l1_memory, outdir=args.out)
+                        cpus=args.l1_cpus, memory=args.l1_memory, outdir=args.out, give_up=quiet_for_good)
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
         return False
@@ -878,6 +887,10 @@ def run_nested(args, con, t0):
     con.l1 = res
     if res.timed_out:
         say(f"TIMEOUT: nothing finished within {args.timeout:.0f} s (phase: {res.phase}); QEMU killed")
+        return True
+    if res.stopped:
+        say(f"TIMEOUT: the guest has said nothing for {L2_QUIET_S} s (phase: {res.phase}); QEMU stopped, "
+            f"gone {res.t['end'] + t_l1 - t0:.0f} s in, before the {args.timeout:.0f} s were up")
         return True
     if res.job_rc is None:
         con.fails.append(f"VIREO-FAIL nested host: L1 ended without reporting the job's status "
@@ -1108,6 +1121,12 @@ def main():
     if errors and con.l1 is not None and con.l1.l1_crashed:
         say(con.l1.crash_report())
         return L1_CRASHED
+    quiet = total - con.last_line_t if con.last_line_t is not None else 0
+    if errors and path == "nested" and timed_out and quiet >= L2_QUIET_S:
+        say(f"the guest said nothing for the last {quiet:.0f} s before the timeout; its console ended with:")
+        for line in con.tail[-15:]:
+            print(f"  | {line}", flush=True)
+        return L2_QUIET
     if errors:
         say(f"FAILED: scenario {args.scenario} ({path}):")
         for e in errors:

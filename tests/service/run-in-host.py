@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GUEST = os.path.join(os.path.dirname(HERE), "guest")
 sys.dont_write_bytecode = True
 sys.path.insert(0, GUEST)
-from fixturelib import L1_CRASHED, FixtureError, choose_kvm_path, run_main  # noqa: E402
+from fixturelib import L1_CRASHED, FixtureError, L2CrashWatch, choose_kvm_path, run_main, worker_logs_on_failure_sh  # noqa: E402
 
 P = "run-in-host"
 
@@ -85,11 +85,15 @@ def main():
                      "mkdir -p /etc /run/user/0 && chmod 700 /run/user/0",
                      "[ -s /etc/machine-id ] || echo 0123456789abcdef0123456789abcdef > /etc/machine-id",
                      "echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd"] + exports +
-                    [f"{shlex.quote(test)} " + " ".join(shlex.quote(x) for x in a.rest)]) + "\n"
+                    [f"{shlex.quote(test)} " + " ".join(shlex.quote(x) for x in a.rest), "rc=$?"] +
+                    worker_logs_on_failure_sh("/tmp/*/run/vireo/*/worker.log") + ["exit $rc"]) + "\n"
     carry = nh.expand_carry(carry_exes, files)
     initrd = nh.build_l1_initramfs(os.path.abspath(a.fixtures), carry, job)
+    watch = L2CrashWatch(P)
+
     try:
-        res = nh.run_l1(os.path.abspath(a.fixtures), initrd, a.timeout, log=a.log, cpus=a.l1_cpus)
+        res = nh.run_l1(os.path.abspath(a.fixtures), initrd, a.timeout, log=a.log, cpus=a.l1_cpus,
+                        on_line=watch.on_line)
     finally:
         os.unlink(initrd)
     print(f"{P}: {nh.describe(res)}", flush=True)
@@ -101,7 +105,7 @@ def main():
     if res.job_rc is None:
         print(f"{P}: L1 ended without the test's exit status", flush=True)
         return 125
-    return res.job_rc
+    return watch.verdict(res.job_rc)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,24 @@ static void testlib_on_notify(GObject *o, GParamSpec *ps, gpointer data)
 		g_main_loop_quit(w->loop);
 }
 
+char *testlib_worker_log_path(VireoMachine *vm)
+{
+	return g_build_filename(g_getenv("XDG_RUNTIME_DIR"), "vireo", vireo_machine_get_id(vm), "worker.log", NULL);
+}
+
+void testlib_show_worker_log(VireoMachine *vm)
+{
+	g_autofree char *path = testlib_worker_log_path(vm);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(path, &text, &len, NULL)) {
+		g_test_message("%s: cannot be read", path);
+		return;
+	}
+	const size_t tail = 16384;
+	g_test_message("the last of %s:\n%s", path, len > tail ? text + len - tail : text);
+}
+
 void testlib_wait_property(VireoMachine *vm, const char *property, const char *value, unsigned timeout_s)
 {
 	struct testlib_want w = { property, value, g_main_loop_new(NULL, FALSE) };
@@ -100,9 +118,11 @@ void testlib_wait_property(VireoMachine *vm, const char *property, const char *v
 	g_signal_handler_disconnect(vm, id);
 	g_autofree char *got = NULL;
 	g_object_get(vm, property, &got, NULL);
-	if (g_strcmp0(got, value) != 0)
+	if (g_strcmp0(got, value) != 0) {
+		testlib_show_worker_log(vm);
 		g_error("%s of %s is \"%s\" (%s), not \"%s\", after %u s", property, vireo_machine_get_name(vm), got,
 			vireo_machine_get_state_reason(vm), value, timeout_s);
+	}
 	g_source_remove(t);
 	g_main_loop_unref(w.loop);
 }

@@ -25,8 +25,14 @@ VireoManager *testlib_manager(void);
 /* A VM's proxy whose calls wait up to timeout_ms (a start waits for the guest). */
 VireoMachine *testlib_machine(const char *path, int timeout_ms);
 
+/* Where vireod keeps the worker's log (stderr) of the VM. */
+char *testlib_worker_log_path(VireoMachine *vm);
+/* What the VM's worker (or vireo-emuhost) wrote, its last 16 KiB, as test
+ * messages: a failure is explained by it. */
+void testlib_show_worker_log(VireoMachine *vm);
+
 /* Until the string property is value (PropertiesChanged): the test fails
- * after timeout_s. */
+ * after timeout_s, showing the worker's log. */
 void testlib_wait_property(VireoMachine *vm, const char *property, const char *value, unsigned timeout_s);
 
 /* The number after " key=" in a worker's reply: the test fails without one. */

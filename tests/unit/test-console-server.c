@@ -690,6 +690,43 @@ static void test_input(void)
 	fixture_clear(&fx);
 }
 
+/* A viewer that types and hangs up at once, while the worker has something
+ * to write to it: the write fails first, and what the viewer sent before
+ * it went still reaches the keyboard (vireo-console-client --keys does
+ * this; through the emulated host the hangup can overtake the keys). */
+static void test_keys_before_hangup(void)
+{
+	struct fixture fx = { 0 };
+	fixture_init(&fx, NULL, 0);
+	set_surface(fx.d, 640, 480, 2560, 0, 1);
+	struct viewer *v = fixture_connect(&fx);
+	viewer_hello(v, 1, 0);
+	struct console_msg m = { 0 };
+	while (m.type != CONSOLE_MSG_SURFACE)
+		g_assert_true(viewer_take(v, &m));
+	drain();
+	struct console_msg k = { .type = CONSOLE_MSG_KEY };
+	for (uint16_t code = 30; code < 33; code++) {
+		k.key.code = code;
+		k.key.down = true;
+		viewer_send(v, &k);
+		k.key.down = false;
+		viewer_send(v, &k);
+	}
+	viewer_free(v);
+	/* News for the viewer before the main loop looks at its socket: the
+	 * worker writes to a viewer that is gone. */
+	console_server_set_vm_state(fx.cs, CONSOLE_VM_RUNNING, "restored");
+	for (int i = 0; i < 100 && stats(&fx).clients; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(stats(&fx).clients, ==, 0);
+	g_assert_cmpuint(fx.in.keys->len, ==, 6);
+	for (guint i = 0; i < 6; i++)
+		g_assert_cmpuint(g_array_index(fx.in.keys, uint32_t, i), ==, (30u + i / 2) << 1 | (i % 2 == 0));
+	g_assert_cmpuint(stats(&fx).input_dropped, ==, 0);
+	fixture_clear(&fx);
+}
+
 static void test_clipboard(void)
 {
 	struct fixture fx = { 0 };
@@ -975,6 +1012,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/console-server/slow-viewer-merges", test_slow_viewer_merges);
 	g_test_add_func("/console-server/stuck-viewer-bounded", test_stuck_viewer_bounded);
 	g_test_add_func("/console-server/input", test_input);
+	g_test_add_func("/console-server/keys-before-hangup", test_keys_before_hangup);
 	g_test_add_func("/console-server/clipboard", test_clipboard);
 	g_test_add_func("/console-server/hostile-viewers", test_hostile_viewers);
 	g_test_add_func("/console-server/too-many-viewers", test_too_many_viewers);

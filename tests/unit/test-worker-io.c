@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "control.h"
+#include "guest_text.h"
 #include "serial.h"
 
 static char *tmpdir;
@@ -170,6 +171,23 @@ static void test_control(void)
 	g_clear_error(&error);
 }
 
+/* What an error report quotes of the guest's console: the last lines only,
+ * and nothing a terminal would act on. */
+static void test_serial_tail(void)
+{
+	const char out[] = "one\r\ntwo\r\n\x1b[31mthree\x07\tfour\r\n\xff\xfe five\n\n";
+	g_autofree char *two = guest_text_tail((const uint8_t *)out, sizeof(out) - 1, 2, 4096);
+	g_assert_cmpstr(two, ==, "[31mthree four\n\xef\xbf\xbd\xef\xbf\xbd five");
+	g_autofree char *all = guest_text_tail((const uint8_t *)out, sizeof(out) - 1, 40, 4096);
+	g_assert_true(g_str_has_prefix(all, "one\ntwo\n[31mthree"));
+	g_autofree char *few = guest_text_tail((const uint8_t *)out, sizeof(out) - 1, 40, 6);
+	g_assert_cmpstr(few, ==, "\xef\xbf\xbd five");
+	g_autofree char *none = guest_text_tail((const uint8_t *)"\r\n", 2, 40, 4096);
+	g_assert_cmpstr(none, ==, "");
+	g_autofree char *nul = guest_text_tail((const uint8_t *)"a\0b", 3, 40, 4096);
+	g_assert_cmpstr(nul, ==, "ab");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -177,6 +195,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/worker-io/serial-file", test_serial_file);
 	g_test_add_func("/worker-io/serial-unix", test_serial_unix);
 	g_test_add_func("/worker-io/control", test_control);
+	g_test_add_func("/worker-io/serial-tail", test_serial_tail);
 	int r = g_test_run();
 	g_autofree char *log = g_build_filename(tmpdir, "console.log", NULL);
 	g_unlink(log);

@@ -18,85 +18,17 @@ Exit status 0 when all of it held.
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from viewerlib import TestError, Viewer, main_under_xvfb, say  # noqa: E402
+from vireodlib import SessionBus, Vireod, close_all, create_machine, emulated_host  # noqa: E402
 
 VM = "title-vm"
-BUS_NAME = "org.vireo.Vireo1"
-# How long vireod may take to take its name, and a title to follow it.
-VIREOD_TIMEOUT_S = 30
+# How long a title may take to follow vireod.
 TITLE_TIMEOUT_S = 30
-
-
-class SessionBus:
-    """A dbus-daemon of the test's own: its address on a pipe."""
-
-    def __init__(self):
-        if not shutil.which("dbus-daemon"):
-            raise TestError("dbus-daemon is not installed (Debian package dbus-daemon, scripts/setup-debian.sh)")
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(["dbus-daemon", "--session", "--nofork", f"--print-address={w}"],
-                                     pass_fds=(w,), stdout=subprocess.DEVNULL)
-        os.close(w)
-        with os.fdopen(r) as f:
-            self.address = f.readline().strip()
-        if not self.address:
-            self.stop()
-            raise TestError("dbus-daemon did not say its address")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-def gdbus(env, *args):
-    p = subprocess.run(["gdbus", "call", "--session", "--dest", BUS_NAME] + list(args), env=env,
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        raise TestError(f"gdbus call {' '.join(args)}: {p.stderr.strip()}")
-    return p.stdout.strip()
-
-
-def name_owned(env):
-    p = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
-                        "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.NameHasOwner", BUS_NAME],
-                       env=env, capture_output=True, text=True, timeout=60)
-    return p.returncode == 0 and "true" in p.stdout
-
-
-class Vireod:
-    def __init__(self, exe, env, host_path, log):
-        self.env = dict(env, VIREO_HOST_PATH=host_path)
-        self.logf = open(log, "ab")
-        self.proc = subprocess.Popen([exe], env=self.env, stdout=self.logf, stderr=subprocess.STDOUT)
-        end = time.monotonic() + VIREOD_TIMEOUT_S
-        while not name_owned(env):
-            if self.proc.poll() is not None:
-                raise TestError(f"vireod ended (status {self.proc.returncode}); its log: {log}")
-            if time.monotonic() > end:
-                raise TestError(f"vireod did not take {BUS_NAME} within {VIREOD_TIMEOUT_S} s")
-            time.sleep(0.1)
-        say(f"vireod up (VIREO_HOST_PATH={host_path})")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self.logf.close()
-
-
-def emulated_host(env, path):
-    out = gdbus(env, "--object-path", path, "--method", "org.freedesktop.DBus.Properties.Get",
-                "org.vireo.Vireo1.Machine", "EmulatedHost")
-    return "true" in out
 
 
 def run(args, x, out):
@@ -116,12 +48,7 @@ def run(args, x, out):
     vd, v = None, None
     try:
         vd = Vireod(args.vireod, env, "emulated", log)
-        reply = gdbus(env, "--object-path", "/org/vireo/Vireo1", "--method",
-                      "org.vireo.Vireo1.Manager.CreateMachine", f"{{'Name': <'{VM}'>}}")
-        m = re.search(r"'(/[^']+)'", reply)
-        if not m:
-            raise TestError(f"CreateMachine answered {reply}")
-        path = m.group(1)
+        path = create_machine(env, f"{{'Name': <'{VM}'>}}")
         if not emulated_host(env, path):
             raise TestError(f"VIREO_HOST_PATH=emulated, but vireod says EmulatedHost false for {path}")
         v = Viewer(x, [args.viewer, "--verbose", VM])
@@ -143,10 +70,7 @@ def run(args, x, out):
         if not v.alive():
             raise TestError("the viewer ended")
     finally:
-        rc = v.close() if v else 0
-        if vd:
-            vd.stop()
-        bus.stop()
+        rc = close_all(v, vd, bus)
     if rc != 0:
         raise TestError(f"closing the window ended the viewer with status {rc}")
     say("PASSED")

@@ -14,9 +14,13 @@ gets. What a person would do, and what must come of it:
   2. a click into the picture grabs the keyboard, and the title says how to
      release it; typed keys arrive as evdev codes; Ctrl+Alt+Left releases
      the keyboard (the guest sees Ctrl and Alt, not Left);
-  3. the pointer lands on the guest pixel under it;
+  3. the pointer lands on the guest pixel under it, and there is never a
+     second pointer: the host's is hidden over the picture while the guest
+     draws its own, the desktop's over the toolbar, the guest's shape once
+     it sends one;
   4. the toolbar's Ctrl+Alt+Del and Type clipboard reach the guest as keys;
-  5. a new guest resolution resizes the window;
+  5. a new guest resolution resizes the window; the toolbar's +, 100 %,
+     full screen and Fit lay the picture out as they say, and back;
   6. killing the worker shows "off" (title and message) without a crash;
      a new worker on the same socket is found again and shown.
 Exit status 0 when all of it held.
@@ -24,9 +28,11 @@ Exit status 0 when all of it held.
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -69,6 +75,21 @@ def expect_keys(worker, want, what):
     if got != want:
         raise TestError(f"{what}: the worker got keys {got}, expected {want}")
     say(f"{what}: {len(want)} key events as expected")
+
+
+def wait_cursor(x, xcursor, ok, what, timeout=10):
+    """Until the X server's pointer (vireo-xcursor: size and opaque pixels) is ok(w, h, n)."""
+    end = time.monotonic() + timeout
+    while True:
+        line = x.run(xcursor).strip()
+        m = re.match(r"cursor (\d+)x(\d+) hot \d+,\d+ opaque=(\d+)$", line)
+        if not m:
+            raise TestError(f"vireo-xcursor said: {line}")
+        if ok(int(m.group(1)), int(m.group(2)), int(m.group(3))):
+            return
+        if time.monotonic() > end:
+            raise TestError(f"{what}: the X server shows {line}")
+        time.sleep(0.1)
 
 
 def run(args, x, out):
@@ -118,10 +139,20 @@ def run(args, x, out):
         if "Ctrl+Alt+Left" in v.title():
             raise TestError(f"released, the title still says '{v.title()}'")
 
-        # 3. the pointer
+        # 3. the pointer, and never a second one: over the picture the host's
+        # pointer is hidden while the guest draws its own, and takes the
+        # guest's shape once it has one; over the toolbar it is the desktop's
         v.move(px + 517, py + 333)
         worker.out.wait(r"^pointer 517 333 0 0 0$", 10, "the pointer at 517,333")
         say("the pointer lands on the guest pixel under it")
+        wait_cursor(x, args.xcursor, lambda w, h, n: n == 0, "no host pointer over the picture")
+        bx, by, bw, bh = v.buttons["ctrl-alt-del"]
+        v.move(bx + bw // 2, by + bh // 2)
+        wait_cursor(x, args.xcursor, lambda w, h, n: n > 0, "the desktop's pointer over the toolbar")
+        worker.send("cursor 20 20")
+        v.move(px + 300, py + 300)
+        wait_cursor(x, args.xcursor, lambda w, h, n: (w, h, n) == (16, 16, 256), "the guest's 16x16 pointer shape")
+        say("one pointer at a time: hidden, the desktop's, the guest's shape")
 
         # 4. toolbar: Ctrl+Alt+Del, Type clipboard
         v.click_button("ctrl-alt-del")
@@ -147,6 +178,31 @@ def run(args, x, out):
             raise TestError(f"after the guest went to 800x600 the picture is laid out as {v.view}")
         wait_picture(v, out, "picture-800", 9, 800, 600)
         say("the window followed the guest to 800x600")
+
+        # 5b. the view from the toolbar: +, 100 %, Fit, full screen (the
+        # toolbar hides there: Ctrl+Alt+Pause leaves it), and back
+        v.click_button("zoom-in")
+        m = v.wait(r"view x=-?\d+ y=-?\d+ w=(\d+) h=(\d+) scale=1\.250", 10, "the picture at 125 %")
+        if (int(m.group(1)), int(m.group(2))) != (1000, 750):
+            raise TestError(f"at 125 % the 800x600 picture is laid out {m.group(1)}x{m.group(2)}")
+        v.click_button("zoom-100")
+        v.wait(r"view x=-?\d+ y=-?\d+ w=800 h=600 scale=1\.000", 10, "the picture at 100 % again")
+        v.catch_up()
+        v.click_button("zoom-fit")
+        v.click_button("full-screen")
+        m = v.wait(r"view x=-?\d+ y=-?\d+ w=(\d+) h=(\d+) scale=([0-9.]+) window=1600x1200", 15,
+                   "the picture fitted to the full screen (1600x1200)")
+        w, h, scale = int(m.group(1)), int(m.group(2)), float(m.group(3))
+        if (w, h, scale) != (1600, 1200, 2.0):
+            raise TestError(f"full screen, fitted: the 800x600 picture is {w}x{h} at scale {scale}, not 1600x1200 at 2")
+        v.screenshot(os.path.join(out, "window-full-screen.png"))
+        v.focus()
+        v.x.run("xdotool", "keydown", "Control_L", "keydown", "Alt_L", "key", "Pause", "keyup", "Alt_L",
+                "keyup", "Control_L")
+        v.wait(r"view x=-?\d+ y=-?\d+ w=800 h=600 scale=1\.000 window=(?!1600x1200)", 15,
+               "Ctrl+Alt+Pause back from full screen")
+        wait_picture(v, out, "picture-800-back", 9, 800, 600)
+        say(f"+, 100 %, Fit and full screen lay the picture out as they say ({w}x{h} at {scale} in full screen)")
 
         # 6. the worker dies, another comes
         worker.kill()
@@ -177,6 +233,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--viewer", required=True)
     ap.add_argument("--worker", required=True, help="connect-test-worker")
+    ap.add_argument("--xcursor", required=True, help="vireo-xcursor")
     ap.add_argument("--inline", action="store_true")
     ap.add_argument("--out", help="keep screenshots here (default: a temporary folder)")
     return main_under_xvfb(ap.parse_args(), "viewer-xvfb-", run)

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <linux/kvm.h>
 
 #include "hv/boot.h"
@@ -16,6 +17,11 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* The vCPU thread's own record of its exits, for a crash report. */
+	uint64_t exits;
+	uint32_t last_exit;          /* KVM_EXIT_* */
+	uint64_t last_where;         /* its port, address or MSR */
+	bool last_write;
 };
 
 int vcpu_create(struct partition *p, unsigned index, struct vcpu *v, const char **step);
