@@ -93,7 +93,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
-from fixturelib import L1_CRASHED, L2_QUIET, L2_QUIET_S, FixtureError, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
+from fixturelib import L1_CRASHED, L2_QUIET, L2_QUIET_S, FixtureError, L2CrashWatch, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
 import fbpattern  # noqa: E402
 
 P = "harness"
@@ -877,7 +877,7 @@ def run_nested(args, con, t0):
 
     try:
         res = nh.run_l1(args.fixtures, l1rd, args.timeout, log=args.log, echo=False,
-                        on_line=lambda text, t: con.feed(text, t + (t_l1 - t0)),
+                        on_line=lambda text, t: (con.feed(text, t + (t_l1 - t0)), con.crash_watch.on_line(text)),
                         cpus=args.l1_cpus, memory=args.l1_memory, outdir=args.out, give_up=quiet_for_good)
     except Abort as e:
         con.fails.append(f"VIREO-FAIL harness: {e}")
@@ -1097,6 +1097,7 @@ def main():
     t0 = time.monotonic()
     con = Console(args, t0)
     con.l1 = None
+    con.crash_watch = L2CrashWatch(P, at_start=True)
     if path == "nested":
         timed_out = run_nested(args, con, t0)
     else:
@@ -1136,6 +1137,10 @@ def main():
             print(f"  | {line}", flush=True)
         if args.log:
             say(f"full console log: {args.log}")
+        # A scenario that expects the worker to end otherwise (a triple
+        # fault, a reboot) provokes what the watch looks for.
+        if path == "nested" and args.expect_exit == 0:
+            return con.crash_watch.verdict(1)
         return 1
     say(f"PASSED: scenario {args.scenario} ({path}, {total:.1f} s)")
     return 0

@@ -39,7 +39,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 sys.path.insert(0, GUEST)
 from viewerlib import KEY, LineQueue, TestError, Viewer, main_under_xvfb, say, wait_picture  # noqa: E402
-from fixturelib import L1_CRASHED, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
+from fixturelib import L1_CRASHED, L2CrashWatch, choose_kvm_path, run_main, stop_process_group, stream_lines  # noqa: E402
 
 W, H = 1024, 768
 SEEDS = (23, 41)
@@ -97,12 +97,14 @@ class NestedHost:
         self.initrd = self.nh.build_l1_initramfs(args.fixtures, carry, self.job, self.forwards)
         self.args = args
         self.res = None
+        self.crash_watch = L2CrashWatch("viewer-guest", at_start=True)
 
     def start(self):
         def run():
             try:
                 self.res = self.nh.run_l1(self.args.fixtures, self.initrd, self.args.timeout, log=self.args.log,
-                                          on_line=lambda text, t: self.con.feed(text), echo=False,
+                                          on_line=lambda text, t: (self.con.feed(text),
+                                                                   self.crash_watch.on_line(text)), echo=False,
                                           forwards=self.forwards)
             finally:
                 os.unlink(self.initrd)
@@ -268,7 +270,7 @@ def main():
     if rc != 0 and crashed:
         say(crashed[0].crash_report())
         return L1_CRASHED
-    return rc
+    return NESTED[0].crash_watch.verdict(rc) if NESTED else rc
 
 
 if __name__ == "__main__":
