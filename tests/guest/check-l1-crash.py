@@ -9,8 +9,11 @@ and only then.
    exactly two boots, naming the crash both times.
 2. A job that resets L1 without a word (SysRq b) must end the same way,
    naming the reset both times.
-3. A job that fails by itself (exit 3) must end with 3 after one boot: a
-   test's own failure is never retried.
+3. A job that hangs L1 (here its pulse stopped with SIGSTOP; the limit is
+   15 s, VIREO_L1_PULSE_S) must end the same way, naming the hang both times.
+4. A job that fails by itself (exit 3), after saying nothing for longer than
+   that limit, must end with 3 after one boot: a test's own failure is never
+   retried, and a quiet job is not a hung L1.
 """
 
 import os
@@ -23,7 +26,7 @@ from fixturelib import L1_CRASHED, L1_RERUN_ENV  # noqa: E402
 
 
 def run(nested_host, fixtures, command):
-    env = dict(os.environ)
+    env = dict(os.environ, VIREO_L1_PULSE_S="15")
     env.pop(L1_RERUN_ENV, None)
     p = subprocess.run([sys.executable, nested_host, "--fixtures", fixtures, "--timeout", "180",
                         "--command", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -52,14 +55,20 @@ def main():
         errors.append(f"an L1 that reset itself: status {rc} after {boots} boot(s) (want {L1_CRASHED} after 2)")
     if out.count("L1 reset itself with no crash report") != 2:
         errors.append("an L1 that reset itself was not named so on both runs")
-    rc, out, boots = run(nested_host, fixtures, "exit 3")
+    rc, out, boots = run(nested_host, fixtures, "kill -STOP $(cat /run/vireo-pulse.pid); sleep 300; exit 0")
+    print(out)
+    if (rc, boots) != (L1_CRASHED, 2):
+        errors.append(f"an L1 whose pulse stopped: status {rc} after {boots} boot(s) (want {L1_CRASHED} after 2)")
+    if out.count("L1 hung while the job ran: its pulse") != 2:
+        errors.append("an L1 whose pulse stopped was not named hung on both runs")
+    rc, out, boots = run(nested_host, fixtures, "sleep 25; exit 3")
     print(out)
     if rc != 3 or boots != 1 or "RERUN" in out:
         errors.append(f"a job's own failure: status {rc} after {boots} boot(s) (want 3 after 1, no rerun)")
     for e in errors:
         print(f"check-l1-crash: FAILED: {e}", flush=True)
     if not errors:
-        print("check-l1-crash: PASSED: L1 crashes and resets are rerun once and reported; job failures are not rerun")
+        print("check-l1-crash: PASSED: L1 crashes, resets and hangs are rerun once and reported; job failures are not rerun")
     return 1 if errors else 0
 
 

@@ -39,6 +39,25 @@ else
 	ok=0
 fi
 
+# L1's pulse: a line every 5 s on the port vireo.pulse (there once
+# virtio_console is loaded), apart from the console, so that the host tells
+# an L1 whose kernel hangs (seen under QEMU TCG: every vCPU busy, nothing
+# more ever printed) from a job that is merely quiet. Its pid is in
+# /run/vireo-pulse.pid.
+for n in /sys/class/virtio-ports/*/name; do
+	[ "$(cat "$n" 2>/dev/null)" = vireo.pulse ] || continue
+	port=/dev/$(basename "$(dirname "$n")")
+	(
+		exec 3> "$port"
+		while :; do
+			read -r up _ < /proc/uptime
+			echo "$up" >&3
+			sleep 5
+		done
+	) < /dev/null > /dev/null 2>&1 &
+	echo $! > /run/vireo-pulse.pid
+done
+
 # Forwarded sockets (nested-host.py Forwarder): for each "NAME L1_SOCKET"
 # line, vireo-l1-forward relays the port vireo.fwd.NAME to that socket.
 if [ $ok = 1 ] && [ -e /vireo/forward.list ]; then

@@ -51,6 +51,9 @@ KEEP_ARCHIVES = 4
 L1_CRASH_RE = re.compile(r"^\[\s*\d+\.\d+\] (BUG: |Oops|general protection fault|Kernel panic|"
                          r"kernel BUG|watchdog: |.*double fault|.*stack segment|invalid opcode: )")
 L1_CRASH_LINES = 40
+# L1's /init writes its pulse every 5 s (l1-init.sh); silence this long
+# while QEMU runs means L1's kernel hangs.
+L1_PULSE_S = float(os.environ.get("VIREO_L1_PULSE_S", "90"))
 
 
 def qemu_opt(value):
@@ -215,6 +218,7 @@ class L1Result:
         self.out_files = []         # what came back through the outbox
         self.crash = []             # L1 kernel's crash report: its first lines
         self.stopped = False        # give_up() stopped QEMU
+        self.stalled = None         # seconds L1's pulse had been silent when QEMU was stopped
 
     @property
     def l1_reset(self):
@@ -223,14 +227,19 @@ class L1Result:
         comes after the exit line. Seen once, under load, with L1's kernel
         printing nothing (a triple fault of its own)."""
         return (self.job_rc is None and not self.timed_out and not self.stopped and not self.crash
-                and self.qemu_rc == 0)
+                and not self.stalled and self.qemu_rc == 0)
 
     @property
     def l1_crashed(self):
         """L1's kernel died before the job reported (not the job's doing)."""
-        return self.job_rc is None and not self.timed_out and (bool(self.crash) or self.l1_reset)
+        return self.job_rc is None and not self.timed_out and (bool(self.crash) or self.l1_reset
+                                                               or self.stalled is not None)
 
     def crash_report(self):
+        if self.stalled is not None and not self.crash:
+            return (f"L1 hung while the {self.phase} ran: its pulse (a line every 5 s from its /init, on a port "
+                    f"of its own) had stopped for {self.stalled:.0f} s, so QEMU was stopped; the console's last "
+                    f"line: {self.tail[-1] if self.tail else '(none)'}")
         if not self.crash:
             return (f"L1 reset itself with no crash report while the {self.phase} ran "
                     "(QEMU, run with -no-reboot, ended on the reset with status 0)")
@@ -398,15 +407,17 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
     cmd = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "EPYC,+svm,+npt", "-m", str(memory),
            "-smp", str(cpus), "-nographic", "-nic", "none", "-vga", "none", "-no-reboot", "-kernel", kernel, "-initrd", initrd,
            "-append", L1_CMDLINE]
+    fd, pulse = tempfile.mkstemp(prefix="vireo-l1-pulse-")
+    os.close(fd)
+    cmd += ["-device", "virtio-serial-pci", "-chardev", f"file,id=vpulse,path={qemu_opt(pulse)}",
+            "-device", "virtserialport,chardev=vpulse,name=vireo.pulse"]
     outbox = None
     if outdir:
         os.makedirs(outdir, exist_ok=True)
         fd, outbox = tempfile.mkstemp(prefix="outbox-", suffix=".tar", dir=outdir)
         os.close(fd)
-        cmd += ["-device", "virtio-serial-pci", "-chardev", f"file,id=vout,path={qemu_opt(outbox)}",
+        cmd += ["-chardev", f"file,id=vout,path={qemu_opt(outbox)}",
                 "-device", "virtserialport,chardev=vout,name=vireo.out"]
-    if forwards and not outdir:
-        cmd += ["-device", "virtio-serial-pci"]
     for i, f in enumerate(forwards):
         cmd += f.qemu_args(i)
     res = L1Result()
@@ -450,12 +461,20 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
         if on_line:
             on_line(text, t)
 
+    beat = {"size": 0, "t": None}
+
     def stop_early(now):
         # L1 printed its exit line but did not power off: not the job's fault.
         if res.job_rc is not None and not exit_seen:
             exit_seen.append(now)
         if exit_seen:
             return now - exit_seen[0] > 15
+        size = os.path.getsize(pulse)
+        if size != beat["size"]:
+            beat["size"], beat["t"] = size, now
+        elif beat["t"] is not None and now - beat["t"] >= L1_PULSE_S:
+            res.stalled = now - beat["t"]
+            return True
         res.stopped = bool(give_up and give_up(now))
         return res.stopped
 
@@ -464,14 +483,17 @@ def run_l1(fixtures, initrd, timeout, log=None, on_line=None, echo=True, memory=
     finally:
         if proc.poll() is None:
             stop_process_group(proc)
-            if res.timed_out:
+            if res.timed_out or res.stalled is not None:
                 msg = (f"TIMEOUT: L1 did not finish within {timeout:.0f} s (phase: {res.phase}); "
-                       f"killed QEMU (pid {proc.pid})")
+                       f"killed QEMU (pid {proc.pid})" if res.timed_out else
+                       f"L1's pulse stopped {res.stalled:.0f} s ago (phase: {res.phase}): L1 hangs; "
+                       f"stopped QEMU (pid {proc.pid})")
                 say(msg)
                 if logf:
                     logf.write(f"# {msg}\n")
         res.qemu_rc = proc.returncode
         res.t["end"] = time.monotonic() - t0
+        os.unlink(pulse)
         for f in forwards:
             f.stop()
         if logf:
