@@ -17,6 +17,8 @@ MARK = ("vireo-emuhost: the emulated host (QEMU, exit status 0) ended before the
         "(L1 reset or powered off: a crash inside it)")
 PASS = "echo 1..2; echo 'ok 1 /t/a'; echo 'ok 2 /t/b'"
 CRASH = f"echo 1..2; echo 'ok 1 /t/a'; echo '{MARK}' >&2; echo 'not ok 2 /t/b'; exit 1"
+LOCKUP = ("echo 1..2; echo 'ok 1 /t/a'; echo '# [L1] [   28.585645] watchdog: BUG: soft lockup - CPU#1 stuck "
+          "for 26s! [vireo-worker:101]'; echo 'Bail out! state of emu is Stopping'; exit 133")
 FAIL = "echo 1..2; echo 'ok 1 /t/a'; echo 'not ok 2 /t/b'; exit 1"
 # A subtest that provokes the words on purpose and passes.
 PASS_MARKED = f"echo 1..2; echo 'ok 1 /t/a'; echo '# {MARK}'; echo 'ok 2 /t/b'"
@@ -25,6 +27,7 @@ PASS_MARKED = f"echo 1..2; echo 'ok 1 /t/a'; echo '# {MARK}'; echo 'ok 2 /t/b'"
 CASES = [
     ("failed after an L1 crash, then passed", CRASH, PASS, 0, 2, 1, 0),
     ("failed after an L1 crash twice", CRASH, CRASH, 1, 2, 1, 1),
+    ("failed after an L1 lockup, then passed", LOCKUP, PASS, 0, 2, 1, 0),
     ("failed without a crash", FAIL, PASS, 1, 1, 0, 0),
     ("passed with the words in its output", PASS_MARKED, CRASH, 0, 1, 0, 0),
 ]

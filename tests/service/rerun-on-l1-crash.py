@@ -9,7 +9,8 @@ The emulated host is QEMU's emulated AMD-V running L1's KVM, the same stack
 as the nested test host, and its kernel crashes there on rare runs
 (tests/guest/README.md). vireod reports that as the VM's failure, in words
 this looks for (CRASH_MARK); nothing about Vireo is learned from such a run.
-A test that failed with those words in its output runs again, once, with
+A test that failed with those words in its output, or with a kernel
+crash or lockup line of L1's, runs again, once, with
 VIREO_L1_RERUN=1; a second such failure fails. A test that passes, or fails
 without them, is never run again.
 
@@ -19,7 +20,9 @@ timeout still leaves its record.
 """
 
 import os
+import re
 import selectors
+import signal
 import subprocess
 import sys
 
@@ -32,11 +35,21 @@ P = "rerun-on-l1-crash"
 # backend/worker/emuhost_relay.c: QEMU ended with status 0 (it runs L1 with
 # -no-reboot) before the agent said the worker had ended.
 CRASH_MARK = "(L1 reset or powered off: a crash inside it)"
+# ... or L1's kernel said it is in trouble: its console lines reach the VM's
+# worker log as "[L1] ...", which the test prints when a step fails. Seen in
+# CI: "[L1] [   28.58] watchdog: BUG: soft lockup - CPU#1 stuck for 26s!",
+# L1 then answering nothing, and a Turn Off that did not end in 240 s.
+L1_KERNEL_RE = re.compile(r"\[L1\] \[\s*\d+\.\d+\] (watchdog: BUG: soft lockup|BUG: |Oops|Kernel panic|"
+                          r"general protection fault|kernel BUG|rcu: INFO: rcu_\w+ detected stalls)")
+
+
+def l1_trouble(line):
+    return CRASH_MARK in line or bool(L1_KERNEL_RE.search(line))
 
 
 def run_once(cmd, env, run_no):
     """Runs the test; returns (status, its stdout, whether CRASH_MARK was seen)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
     sel = selectors.DefaultSelector()
     sel.register(p.stdout, selectors.EVENT_READ, "out")
     sel.register(p.stderr, selectors.EVENT_READ, "err")
@@ -54,12 +67,19 @@ def run_once(cmd, env, run_no):
                 *lines, tail[key.data] = data.split(b"\n")
             for raw in lines:
                 line = raw.decode(errors="replace")
-                seen |= CRASH_MARK in line
+                seen |= l1_trouble(line)
                 if key.data == "out":
                     out.append(line)
                 sys.stderr.write(f"[run {run_no}] {line}\n")
             sys.stderr.flush()
-    return p.wait(), out, seen
+    rc = p.wait()
+    # What a failed run left behind (a QEMU of a hung L1 would take the CPUs
+    # from the next run) goes with it.
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return rc, out, seen
 
 
 def main():
