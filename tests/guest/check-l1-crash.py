@@ -22,7 +22,7 @@ import sys
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixturelib import L1_CRASHED, L1_RERUN_ENV  # noqa: E402
+from fixturelib import L1_CRASHED, L1_RERUN_ENV, check_verdict  # noqa: E402
 
 
 def run(nested_host, fixtures, command):
@@ -65,11 +65,8 @@ def main():
     print(out)
     if rc != 3 or boots != 1 or "RERUN" in out:
         errors.append(f"a job's own failure: status {rc} after {boots} boot(s) (want 3 after 1, no rerun)")
-    for e in errors:
-        print(f"check-l1-crash: FAILED: {e}", flush=True)
-    if not errors:
-        print("check-l1-crash: PASSED: L1 crashes, resets and hangs are rerun once and reported; job failures are not rerun")
-    return 1 if errors else 0
+    return check_verdict("check-l1-crash", errors, ": L1 crashes, resets and hangs are rerun once and reported; "
+                         "job failures are not rerun")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixturelib import L1_RERUN_ENV, L2_CRASHED  # noqa: E402
+from fixturelib import L1_RERUN_ENV, L2_CRASHED, check_verdict  # noqa: E402
 
 P = "check-l2-crash-scenario"
 CRASH_LINES = ["vireo-worker: vCPU 1 triple-faulted after 0 exits",
@@ -59,11 +59,7 @@ def main():
                 errors.append(f"{name}: the second run did not say it failed for the same reason")
             if f"harness:   {CRASH_LINES[1]}" not in out:
                 errors.append(f"{name}: the crash lines seen were not shown")
-    for e in errors:
-        print(f"{P}: FAILED: {e}", flush=True)
-    if not errors:
-        print(f"{P}: PASSED", flush=True)
-    return 1 if errors else 0
+    return check_verdict(P, errors, "")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fixturelib import L1_RERUN_ENV, L2_QUIET  # noqa: E402
+from fixturelib import L1_RERUN_ENV, L2_QUIET, check_verdict  # noqa: E402
 
 
 def main():
@@ -45,11 +45,7 @@ def main():
     early = out.count("TIMEOUT: the guest has said nothing for 30 s")
     if nested and early != 2:
         errors.append(f"{early} of the 2 quiet runs were stopped at the quiet limit, not at the 75 s timeout")
-    for e in errors:
-        print(f"check-l2-quiet: FAILED: {e}", flush=True)
-    if not errors:
-        print(f"check-l2-quiet: PASSED ({'nested: run twice' if nested else 'direct: run once'})", flush=True)
-    return 1 if errors else 0
+    return check_verdict("check-l2-quiet", errors, f" ({'nested: run twice' if nested else 'direct: run once'})")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,16 @@ def run_main(prog, main, status=1):
     sys.exit(status)
 
 
+def check_verdict(prog, errors, passed):
+    """The end of a check script: a "PROG: FAILED: ..." line per error, or
+    "PROG: PASSED..." (passed follows PASSED: " (...)" or ": ..."); its exit status."""
+    for e in errors:
+        print(f"{prog}: FAILED: {e}", flush=True)
+    if not errors:
+        print(f"{prog}: PASSED{passed}", flush=True)
+    return 1 if errors else 0
+
+
 def say(prefix, msg):
     print(f"{prefix}: {msg}", flush=True)
 

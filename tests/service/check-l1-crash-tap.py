@@ -13,6 +13,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "guest"))
+from fixturelib import check_verdict  # noqa: E402
+
 MARK = ("vireo-emuhost: the emulated host (QEMU, exit status 0) ended before the worker did "
         "(L1 reset or powered off: a crash inside it)")
 PASS = "echo 1..2; echo 'ok 1 /t/a'; echo 'ok 2 /t/b'"
@@ -66,11 +70,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="l1-crash-tap-") as tmp:
         for case in CASES:
             errors += check(wrapper, tmp, case)
-    for e in errors:
-        print(f"check-l1-crash-tap: FAILED: {e}", flush=True)
-    if not errors:
-        print(f"check-l1-crash-tap: PASSED ({len(CASES)} cases)", flush=True)
-    return 1 if errors else 0
+    return check_verdict("check-l1-crash-tap", errors, f" ({len(CASES)} cases)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "guest"))
-from fixturelib import L1_RERUN_ENV, L2_CRASHED  # noqa: E402
+from fixturelib import L1_RERUN_ENV, L2_CRASHED, check_verdict  # noqa: E402
 
 TRIPLE = "vireo-worker: vCPU 0 triple-faulted after 0 exits"
 OOPS = "[    2.685905] BUG: stack guard page was hit at 00000000215aff91"
@@ -66,12 +66,8 @@ def main():
     reruns = out.count("RERUN:")
     if rc != 0 or reruns:
         errors.append(f"passing test that printed a crash: status {rc} and {reruns} reruns, not 0 and 0")
-    for e in errors:
-        print(f"check-l2-crash: FAILED: {e}", flush=True)
-    if not errors:
-        print(f"check-l2-crash: PASSED ({'nested: the failing test run twice' if nested else 'direct: run once'})",
-              flush=True)
-    return 1 if errors else 0
+    return check_verdict("check-l2-crash", errors,
+                         f" ({'nested: the failing test run twice' if nested else 'direct: run once'})")
 
 
 if __name__ == "__main__":
